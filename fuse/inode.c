@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The inode table over BACKING (the passthrough_hp model). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mdfs.h"
+
+struct inode_key {
+	dev_t dev;
+	ino_t ino;
+};
+
+void mdfs_procfd(int fd, char buf[MDFS_PROCFD_LEN])
+{
+	snprintf(buf, MDFS_PROCFD_LEN, "/proc/self/fd/%d", fd);
+}
+
+struct mdfs_inode *mdfs_inode(fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return &mdfs.root;
+	return (struct mdfs_inode *)(uintptr_t)ino;
+}
+
+fuse_ino_t mdfs_nodeid(struct mdfs_inode *inode)
+{
+	return inode == &mdfs.root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)inode;
+}
+
+int mdfs_stat(struct mdfs_inode *inode, struct stat *st)
+{
+	if (fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	return 0;
+}
+
+static void inode_init(struct mdfs_inode *inode, int fd, const struct stat *st)
+{
+	inode->fd = fd;
+	inode->dev = st->st_dev;
+	inode->ino = st->st_ino;
+	inode->type = st->st_mode & S_IFMT;
+	inode->nlookup = 1;
+	inode->nopen = 0;
+	inode->backing_id = 0;
+	pthread_mutex_init(&inode->lock, NULL);
+}
+
+int mdfs_root_init(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	inode_init(&mdfs.root, fd, &st);
+	/* the root is never forgotten: its count never reaches 0 */
+	mdfs.root.nlookup = 2;
+	HASH_ADD(hh, mdfs.table, dev, sizeof(struct inode_key), &mdfs.root);
+	return 0;
+}
+
+/* "." and ".." are resolved by the kernel; refuse to walk them ourselves
+ * so that ".." at the root cannot leave BACKING (SPEC 3). */
+static bool is_dot_or_dotdot(const char *name)
+{
+	return name[0] == '.' &&
+	       (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+int mdfs_do_lookup(struct mdfs_inode *parent, const char *name,
+		   struct fuse_entry_param *e)
+{
+	struct mdfs_inode *inode, *fresh;
+	struct inode_key key;
+	int fd, err;
+
+	memset(e, 0, sizeof(*e));
+	e->attr_timeout = mdfs.timeout;
+	e->entry_timeout = mdfs.timeout;
+
+	if (is_dot_or_dotdot(name)) {
+		if (parent != &mdfs.root || name[1] != '.')
+			return -EINVAL;
+		/* ".." of the root is the root (export support only) */
+		fd = -1;
+		inode = &mdfs.root;
+		err = mdfs_stat(inode, &e->attr);
+		if (err)
+			return err;
+		pthread_mutex_lock(&mdfs.table_lock);
+		inode->nlookup++;
+		pthread_mutex_unlock(&mdfs.table_lock);
+		e->ino = FUSE_ROOT_ID;
+		return 0;
+	}
+
+	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
+		err = -errno;
+		goto close_fd;
+	}
+
+	key.dev = e->attr.st_dev;
+	key.ino = e->attr.st_ino;
+	pthread_mutex_lock(&mdfs.table_lock);
+	HASH_FIND(hh, mdfs.table, &key, sizeof(key), inode);
+	if (inode) {
+		inode->nlookup++;
+		pthread_mutex_unlock(&mdfs.table_lock);
+		close(fd);
+		e->ino = mdfs_nodeid(inode);
+		return 0;
+	}
+	fresh = malloc(sizeof(*fresh));
+	if (!fresh) {
+		pthread_mutex_unlock(&mdfs.table_lock);
+		err = -ENOMEM;
+		goto close_fd;
+	}
+	inode_init(fresh, fd, &e->attr);
+	HASH_ADD(hh, mdfs.table, dev, sizeof(struct inode_key), fresh);
+	pthread_mutex_unlock(&mdfs.table_lock);
+	e->ino = mdfs_nodeid(fresh);
+	return 0;
+
+close_fd:
+	close(fd);
+	return err;
+}
+
+void mdfs_forget_one(struct mdfs_inode *inode, uint64_t n)
+{
+	pthread_mutex_lock(&mdfs.table_lock);
+	if (n > inode->nlookup) {
+		md_err("forget %llu > lookup count %llu of inode %llu\n",
+		       (unsigned long long)n,
+		       (unsigned long long)inode->nlookup,
+		       (unsigned long long)inode->ino);
+		abort();
+	}
+	inode->nlookup -= n;
+	if (inode->nlookup) {
+		pthread_mutex_unlock(&mdfs.table_lock);
+		return;
+	}
+	HASH_DEL(mdfs.table, inode);
+	pthread_mutex_unlock(&mdfs.table_lock);
+
+	close(inode->fd);
+	pthread_mutex_destroy(&inode->lock);
+	free(inode);
+}
+
+void mdfs_inode_table_destroy(void)
+{
+	struct mdfs_inode *inode, *tmp;
+
+	HASH_ITER(hh, mdfs.table, inode, tmp) {
+		HASH_DEL(mdfs.table, inode);
+		if (inode == &mdfs.root)
+			continue;
+		close(inode->fd);
+		pthread_mutex_destroy(&inode->lock);
+		free(inode);
+	}
+	if (mdfs.root.fd >= 0)
+		close(mdfs.root.fd);
+	mdfs.root.fd = -1;
+}
