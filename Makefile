@@ -1,0 +1,45 @@
+# Thin wrapper around meson; every target provisions what it needs first.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON_OPTS ?=
+export PKG_CONFIG_PATH := $(CURDIR)/.deps/libfuse/lib/pkgconfig
+
+.PHONY: all deps build test test-asan demo install uninstall clean uring
+
+all: build
+
+deps:
+	@bash scripts/provision.sh
+
+build: deps
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) $(MESON_OPTS)
+	@ninja -C $(BUILD)
+
+# Tests run over /dev/fuse and over io_uring: switch the kernel's io_uring
+# transport on (root only; the io_uring variants skip where it is off).
+uring:
+	@f=/sys/module/fuse/parameters/enable_uring; \
+	 if [ -w $$f ]; then echo 1 > $$f; else echo "note: $$f not writable; io_uring tests will skip"; fi
+
+test: build uring
+	@bash scripts/run-tests.sh $(BUILD)
+
+test-asan: deps uring
+	@test -f $(ASAN_BUILD)/build.ninja || \
+	  meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
+	@ninja -C $(ASAN_BUILD)
+	@bash scripts/run-tests.sh $(ASAN_BUILD)
+
+demo: build uring
+	@bash scripts/demo.sh $(BUILD)
+
+install: build
+	@meson install -C $(BUILD)
+	@bash scripts/install-mount-helper.sh
+
+uninstall:
+	@ninja -C $(BUILD) uninstall
+	@rm -f /sbin/mount.fuse.mapdirectfs
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
