@@ -48,6 +48,7 @@ static void inode_init(struct mdfs_inode *inode, int fd, const struct stat *st)
 	inode->nlookup = 1;
 	inode->nopen = 0;
 	inode->backing_id = 0;
+	inode->privs = false;
 	pthread_mutex_init(&inode->lock, NULL);
 }
 

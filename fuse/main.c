@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "buildconf.h"
+#include "caps.h"
 #include "dax.h"
 #include "log.h"
 #include "mdfs.h"
@@ -209,17 +211,7 @@ static int read_sys_flag(const char *path)
 /* CAP_SYS_ADMIN is what FUSE_DEV_IOC_BACKING_OPEN asks of the daemon. */
 static bool have_cap_sys_admin(void)
 {
-	char line[256];
-	unsigned long long caps = 0;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			break;
-	fclose(f);
-	return caps & (1ULL << 21);
+	return md_caps_has(0, CAP_SYS_ADMIN);
 }
 
 static bool path_within(const char *inner, const char *outer)

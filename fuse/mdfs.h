@@ -29,6 +29,7 @@ struct mdfs_inode {
 	pthread_mutex_t lock;	/* protects what follows */
 	uint32_t nopen;		/* open files */
 	int backing_id;		/* passthrough id while nopen > 0, else 0 */
+	bool privs;		/* suid/sgid/fcaps a write must clear; atomic */
 	UT_hash_handle hh;
 };
 
@@ -71,6 +72,10 @@ void mdfs_inode_table_destroy(void);
 void mdfs_creds_init(void);
 int mdfs_creds_enter(fuse_req_t req);
 void mdfs_creds_leave(void);
+
+/* privs.c: suid/sgid/fcaps on mediated writes */
+void mdfs_privs_refresh(struct mdfs_inode *inode, int fd);
+void mdfs_privs_kill(fuse_req_t req, struct mdfs_file *f);
 
 /* "/proc/self/fd/N" of an fd: re-open and *xattr without following links */
 #define MDFS_PROCFD_LEN 32

@@ -67,6 +67,7 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 		free(f);
 		return err;
 	}
+	mdfs_privs_refresh(inode, fd);
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = 1;
 	fi->parallel_direct_writes = 1;
@@ -185,10 +186,13 @@ void mdfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		    off_t off, struct fuse_file_info *fi)
 {
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	struct mdfs_file *f = mdfs_file(fi);
 	ssize_t n;
 
+	if (__atomic_load_n(&f->inode->privs, __ATOMIC_RELAXED))
+		mdfs_privs_kill(req, f);
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	out.buf[0].fd = mdfs_file(fi)->fd;
+	out.buf[0].fd = f->fd;
 	out.buf[0].pos = off;
 	n = fuse_buf_copy(&out, in, 0);
 	if (n < 0)

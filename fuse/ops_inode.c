@@ -105,24 +105,25 @@ static int set_times(struct mdfs_inode *inode, int fd, const char *procfd,
 	return utimensat(AT_FDCWD, procfd, tv, 0) ? -errno : 0;
 }
 
+/*
+ * Runs as the daemon, not as the caller: with default_permissions the kernel
+ * has vetted the change already, including the suid/sgid kill it forces on
+ * truncate by a non-owner, which the caller could not do on the backing.
+ */
 void mdfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		  int valid, struct fuse_file_info *fi)
 {
 	struct mdfs_inode *inode = mdfs_inode(ino);
 	int fd = fi ? mdfs_file(fi)->fd : -1;
 	char procfd[MDFS_PROCFD_LEN];
-	int err;
+	int err = 0;
 
 	mdfs_procfd(inode->fd, procfd);
-	err = mdfs_creds_enter(req);
-	if (err)
-		goto reply;
-
 	if (valid & FUSE_SET_ATTR_MODE) {
 		if (fd >= 0 ? fchmod(fd, attr->st_mode) :
 			      fchmodat(AT_FDCWD, procfd, attr->st_mode, 0)) {
 			err = -errno;
-			goto leave;
+			goto reply;
 		}
 	}
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
@@ -132,20 +133,20 @@ void mdfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (fchownat(inode->fd, "", uid, gid,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
 			err = -errno;
-			goto leave;
+			goto reply;
 		}
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
 		if (fd >= 0 ? ftruncate(fd, attr->st_size) :
 			      truncate(procfd, attr->st_size)) {
 			err = -errno;
-			goto leave;
+			goto reply;
 		}
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))
 		err = set_times(inode, fd, procfd, attr, valid);
-leave:
-	mdfs_creds_leave();
+	if (valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+		mdfs_privs_refresh(inode, fd >= 0 ? fd : inode->fd);
 reply:
 	if (err)
 		fuse_reply_err(req, -err);

@@ -2,6 +2,7 @@
 /* SPEC 2: option values are parsed and validated in core/. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
