@@ -1,0 +1,775 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The lease engine: see lease.h for the states and the contract. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "lease.h"
+#include "log.h"
+#include "mapdirect.h"
+
+enum { P_WAITING = 1, P_RUNNING, P_CANCELLED };
+
+struct md_holder;
+
+struct md_lease {
+	uint32_t id;
+	uint32_t flags;
+	pid_t pid, tid;
+	int signo;
+	bool breaking;
+	uint64_t since_ms;
+	uint64_t deadline_ms;	/* while breaking; never 0 then */
+	struct md_owner *owner;	/* NULL once the open file is closed */
+	void *poll;		/* the owner's poll handle, to notify */
+	struct md_lfile *lf;
+	struct md_holder *holder;
+	struct md_lease *f_prev, *f_next;	/* lf->leases */
+	struct md_lease *h_prev, *h_next;	/* holder->leases */
+	struct md_lease *t_prev, *t_next;	/* breaking, by deadline */
+	UT_hash_handle hh;			/* by id */
+	char comm[16];
+};
+
+struct md_holder {
+	pid_t pid;
+	int watch;		/* handle from ops->watch, or -1 */
+	struct md_lease *leases;
+	UT_hash_handle hh;	/* by pid */
+};
+
+struct md_engine {
+	pthread_mutex_t lock;	/* protects everything below and all lfiles */
+	const struct md_engine_ops *ops;
+	void *ctx;
+	uint32_t break_ms;
+	enum md_revoke revoke;
+	uint32_t next_id;
+	uint64_t armed;		/* deadline last given to ops->arm, 0: none */
+	struct md_lease *by_id;
+	struct md_holder *holders;
+	struct md_lease *t_head, *t_tail;	/* breaking leases, FIFO */
+	struct md_lfile *dirty;	/* files whose parked ops need a look */
+	struct md_stats st;
+};
+
+#ifdef NDEBUG
+#define assert_held(eng) ((void)(eng))
+#else
+/* lockdep_assert_held, poor man's: trylock must fail while we hold it */
+#define assert_held(eng)                                              \
+	do {                                                          \
+		if (pthread_mutex_trylock(&(eng)->lock) == 0) {       \
+			md_err("%s: engine lock not held\n", __func__); \
+			abort();                                      \
+		}                                                     \
+	} while (0)
+#endif
+
+/* ---- dispose list ---- */
+
+void md_dispose_init(struct md_dispose *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->run_tail = &d->run;
+}
+
+void md_dispose_fini(struct md_dispose *d)
+{
+	free(d->ev);
+	md_dispose_init(d);
+}
+
+static struct md_event *push_event(struct md_dispose *d,
+				   enum md_event_type type,
+				   const struct md_lease *l)
+{
+	struct md_event *ev;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 8;
+		struct md_event *grown = realloc(d->ev, cap * sizeof(*grown));
+
+		if (!grown) {
+			d->oom = true;
+			return NULL;
+		}
+		d->ev = grown;
+		d->cap = cap;
+	}
+	ev = &d->ev[d->n++];
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->id = l->id;
+	ev->pid = l->pid;
+	ev->tid = l->tid;
+	memcpy(ev->comm, l->comm, sizeof(ev->comm));
+	return ev;
+}
+
+/* Hand a poll handle to the embedder to drop. */
+static void put_poll(struct md_dispose *d, struct md_lease *l)
+{
+	struct md_event *ev;
+
+	if (!l->poll)
+		return;
+	ev = push_event(d, MD_EV_POLL_PUT, l);
+	if (ev)
+		ev->poll = l->poll;
+	l->poll = NULL;
+}
+
+/* ---- engine ---- */
+
+struct md_engine *md_engine_new(const struct md_engine_ops *ops, void *ctx,
+				uint32_t break_ms, enum md_revoke revoke)
+{
+	struct md_engine *eng = calloc(1, sizeof(*eng));
+
+	if (!eng)
+		return NULL;
+	pthread_mutex_init(&eng->lock, NULL);
+	eng->ops = ops;
+	eng->ctx = ctx;
+	eng->break_ms = break_ms;
+	eng->revoke = revoke;
+	eng->next_id = 1;
+	return eng;
+}
+
+void md_lfile_init(struct md_lfile *lf, uint64_t dev, uint64_t ino)
+{
+	memset(lf, 0, sizeof(*lf));
+	lf->parked_tail = &lf->parked;
+	lf->dev = dev;
+	lf->ino = ino;
+}
+
+static uint64_t now_ms(struct md_engine *eng)
+{
+	return eng->ops->now_ms(eng->ctx);
+}
+
+static void rearm(struct md_engine *eng)
+{
+	uint64_t want = eng->t_head ? eng->t_head->deadline_ms : 0;
+
+	assert_held(eng);
+	if (want == eng->armed)
+		return;
+	eng->armed = want;
+	if (eng->ops->arm)
+		eng->ops->arm(eng->ctx, want);
+}
+
+static enum md_state file_state(const struct md_lfile *lf)
+{
+	if (!lf->nleases)
+		return MD_STATE_NONE;
+	return lf->nbreaking ? MD_STATE_BREAKING : MD_STATE_HELD;
+}
+
+static struct md_lease *own_lease(const struct md_lfile *lf,
+				  const struct md_owner *owner)
+{
+	if (owner && owner->lease && owner->lease->lf == lf)
+		return owner->lease;
+	return NULL;
+}
+
+static void mark_dirty(struct md_engine *eng, struct md_lfile *lf)
+{
+	if (lf->dirty || !lf->parked)
+		return;
+	lf->dirty = true;
+	lf->dirty_next = eng->dirty;
+	eng->dirty = lf;
+}
+
+/* End lease @l; @counter is the stats counter of the reason. */
+static void remove_lease(struct md_engine *eng, struct md_lease *l,
+			 uint64_t *counter, struct md_dispose *d)
+{
+	struct md_lfile *lf = l->lf;
+	struct md_holder *h = l->holder;
+
+	assert_held(eng);
+	if (l->f_prev)
+		l->f_prev->f_next = l->f_next;
+	else
+		lf->leases = l->f_next;
+	if (l->f_next)
+		l->f_next->f_prev = l->f_prev;
+
+	if (l->h_prev)
+		l->h_prev->h_next = l->h_next;
+	else
+		h->leases = l->h_next;
+	if (l->h_next)
+		l->h_next->h_prev = l->h_prev;
+
+	if (l->breaking) {
+		if (l->t_prev)
+			l->t_prev->t_next = l->t_next;
+		else
+			eng->t_head = l->t_next;
+		if (l->t_next)
+			l->t_next->t_prev = l->t_prev;
+		else
+			eng->t_tail = l->t_prev;
+		if (--lf->nbreaking == 0) {
+			eng->st.breaks_resolved++;
+			eng->st.breaks_now--;
+		}
+	}
+	if (l->flags & MAPDIRECT_LEASE_EXCLUSIVE)
+		lf->nexclusive--;
+	HASH_DEL(eng->by_id, l);
+	if (l->owner)
+		l->owner->lease = NULL;
+	put_poll(d, l);
+	__atomic_sub_fetch(&lf->nleases, 1, __ATOMIC_SEQ_CST);
+	eng->st.active--;
+	(*counter)++;
+	free(l);
+
+	if (!h->leases) {
+		if (h->watch >= 0 && eng->ops->unwatch)
+			eng->ops->unwatch(eng->ctx, h->watch);
+		HASH_DEL(eng->holders, h);
+		free(h);
+	}
+	/* parked operations are looked at in settle(), not from here:
+	 * callers may be walking lease lists */
+	mark_dirty(eng, lf);
+}
+
+/* Does the holder of @l, whose open file is gone, still map the file? */
+static bool still_mapped(struct md_engine *eng, const struct md_lease *l)
+{
+	if (l->owner)
+		return true;
+	if (!eng->ops->maps)
+		return true;
+	return eng->ops->maps(eng->ctx, l->pid, l->lf) == 1;
+}
+
+/* Start the break of one lease: notify its holder, start its clock. */
+static void start_break(struct md_engine *eng, struct md_lease *l,
+			uint64_t now, struct md_dispose *d)
+{
+	struct md_lfile *lf = l->lf;
+	struct md_event *ev;
+
+	if (!still_mapped(eng, l)) {
+		/* SPEC 4.2 (2): nothing left to unmap, nobody to tell */
+		remove_lease(eng, l, &eng->st.released, d);
+		return;
+	}
+	l->breaking = true;
+	l->deadline_ms = now + eng->break_ms;
+	if (!l->deadline_ms)
+		l->deadline_ms = 1;	/* 0 means "not breaking" */
+	l->t_next = NULL;
+	l->t_prev = eng->t_tail;
+	if (eng->t_tail)
+		eng->t_tail->t_next = l;
+	else
+		eng->t_head = l;
+	eng->t_tail = l;
+	if (lf->nbreaking++ == 0) {
+		eng->st.breaks_started++;
+		eng->st.breaks_now++;
+	}
+	ev = push_event(d, MD_EV_BREAK, l);
+	if (ev) {
+		ev->signo = l->signo;
+		ev->poll = l->poll;
+		l->poll = NULL;
+	}
+}
+
+/*
+ * Make every lease of @lf but @own breaking. Iterates only when one is not
+ * breaking yet: joining a break in progress costs O(1).
+ */
+static void break_others(struct md_engine *eng, struct md_lfile *lf,
+			 struct md_lease *own, struct md_dispose *d)
+{
+	uint32_t others = lf->nleases - (own ? 1 : 0);
+	uint32_t others_breaking = lf->nbreaking - (own && own->breaking);
+	struct md_lease *l, *next;
+	uint64_t now;
+
+	if (others_breaking >= others)
+		return;
+	now = now_ms(eng);
+	for (l = lf->leases; l; l = next) {
+		next = l->f_next;
+		if (l != own && !l->breaking)
+			start_break(eng, l, now, d);
+	}
+}
+
+/* Let parked operations whose leases are gone run, in arrival order. */
+static void release_parked(struct md_engine *eng, struct md_lfile *lf,
+			   struct md_dispose *d)
+{
+	struct md_parked *p;
+
+	while ((p = lf->parked)) {
+		struct md_lease *own = own_lease(lf, p->owner);
+
+		if (lf->nleases > (own ? 1u : 0u)) {
+			/* an op after its own holder's: break the rest */
+			break_others(eng, lf, own, d);
+			return;
+		}
+		lf->parked = p->next;
+		if (!lf->parked)
+			lf->parked_tail = &lf->parked;
+		p->next = NULL;
+		p->state = P_RUNNING;
+		__atomic_add_fetch(&lf->inflight, 1, __ATOMIC_SEQ_CST);
+		eng->st.parked_now--;
+		*d->run_tail = p;
+		d->run_tail = &p->next;
+	}
+}
+
+/*
+ * Bring everything up to date at @now: revoke what is due, release parked
+ * operations of files whose leases ended, and re-arm the timer. A step may
+ * start new breaks (census, lease_break_time=0), hence the loop.
+ */
+static void settle(struct md_engine *eng, uint64_t now, struct md_dispose *d)
+{
+	static const int sig[] = {
+		[MD_REVOKE_SIGNAL] = SIGBUS,
+		[MD_REVOKE_KILL] = SIGKILL,
+		[MD_REVOKE_NONE] = 0,
+	};
+	struct md_lease *l;
+	struct md_lfile *lf;
+
+	assert_held(eng);
+	for (;;) {
+		if ((l = eng->t_head) && l->deadline_ms <= now) {
+			struct md_event *ev = push_event(d, MD_EV_REVOKE, l);
+
+			if (ev)
+				ev->signo = sig[eng->revoke];
+			remove_lease(eng, l, &eng->st.revoked, d);
+			continue;
+		}
+		if ((lf = eng->dirty)) {
+			eng->dirty = lf->dirty_next;
+			lf->dirty = false;
+			release_parked(eng, lf, d);
+			continue;
+		}
+		break;
+	}
+	rearm(eng);
+}
+
+void md_engine_expire(struct md_engine *eng, struct md_dispose *d)
+{
+	pthread_mutex_lock(&eng->lock);
+	settle(eng, now_ms(eng), d);
+	pthread_mutex_unlock(&eng->lock);
+}
+
+void md_engine_shutdown(struct md_engine *eng, struct md_dispose *d)
+{
+	pthread_mutex_lock(&eng->lock);
+	settle(eng, UINT64_MAX, d);
+	pthread_mutex_unlock(&eng->lock);
+}
+
+/* ---- breakers ---- */
+
+bool md_gate_enter(struct md_lfile *lf)
+{
+	/* pairs with md_lease_take: count first, then look */
+	__atomic_add_fetch(&lf->inflight, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&lf->nleases, __ATOMIC_SEQ_CST))
+		return true;
+	__atomic_sub_fetch(&lf->inflight, 1, __ATOMIC_SEQ_CST);
+	return false;
+}
+
+void md_gate_exit(struct md_lfile *lf)
+{
+	__atomic_sub_fetch(&lf->inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+int md_break(struct md_engine *eng, struct md_lfile *lf, struct md_parked *p,
+	     bool nonblock, struct md_dispose *d)
+{
+	struct md_lease *own;
+	int ret;
+
+	pthread_mutex_lock(&eng->lock);
+	own = own_lease(lf, p->owner);
+	if (lf->nexclusive && !own) {
+		eng->st.txtbsy++;
+		ret = -ETXTBSY;
+		goto unlock;
+	}
+	break_others(eng, lf, own, d);
+	if (lf->nleases == (own ? 1u : 0u) && !lf->parked) {
+		/* nothing (left) to wait for */
+		__atomic_add_fetch(&lf->inflight, 1, __ATOMIC_SEQ_CST);
+		ret = 0;
+	} else if (nonblock) {
+		eng->st.nonblock++;
+		ret = -EWOULDBLOCK;
+	} else {
+		p->lf = lf;
+		p->next = NULL;
+		p->state = P_WAITING;
+		*lf->parked_tail = p;
+		lf->parked_tail = &p->next;
+		eng->st.parked_total++;
+		eng->st.parked_now++;
+		ret = 1;
+	}
+	/* lease_break_time=0 revokes now; a late timer is caught up too */
+unlock:
+	settle(eng, now_ms(eng), d);
+	pthread_mutex_unlock(&eng->lock);
+	return ret;
+}
+
+bool md_parked_cancel(struct md_engine *eng, struct md_parked *p)
+{
+	struct md_parked **pp;
+	bool found = false;
+
+	pthread_mutex_lock(&eng->lock);
+	if (p->state == P_WAITING) {
+		for (pp = &p->lf->parked; *pp; pp = &(*pp)->next) {
+			if (*pp != p)
+				continue;
+			*pp = p->next;
+			if (!*pp)
+				p->lf->parked_tail = pp;
+			found = true;
+			break;
+		}
+	}
+	if (found) {
+		p->state = P_CANCELLED;
+		eng->st.parked_now--;
+		eng->st.interrupted++;
+	}
+	pthread_mutex_unlock(&eng->lock);
+	return found;
+}
+
+/* ---- lease requests ---- */
+
+static uint32_t alloc_id(struct md_engine *eng)
+{
+	struct md_lease *dup;
+	uint32_t id;
+
+	/* ids travel in sival_int: keep them positive and unique */
+	do {
+		id = eng->next_id++;
+		if (eng->next_id > INT32_MAX)
+			eng->next_id = 1;
+		HASH_FIND(hh, eng->by_id, &id, sizeof(id), dup);
+	} while (dup);
+	return id;
+}
+
+static struct md_holder *get_holder(struct md_engine *eng, pid_t pid)
+{
+	struct md_holder *h;
+
+	HASH_FIND(hh, eng->holders, &pid, sizeof(pid), h);
+	if (h)
+		return h;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->pid = pid;
+	h->watch = eng->ops->watch ? eng->ops->watch(eng->ctx, pid) : -1;
+	HASH_ADD(hh, eng->holders, pid, sizeof(pid), h);
+	return h;
+}
+
+int md_lease_take(struct md_engine *eng, struct md_lfile *lf,
+		  const struct md_lease_req *rq, struct md_dispose *d,
+		  uint32_t *id)
+{
+	struct md_holder *h;
+	struct md_lease *l;
+	int ret = 0;
+
+	if ((rq->flags & ~MAPDIRECT_LEASE_FLAGS) || !rq->owner ||
+	    rq->signo < 0 || rq->signo > SIGRTMAX)
+		return -EINVAL;
+
+	pthread_mutex_lock(&eng->lock);
+	l = rq->owner->lease;
+	if (l) {
+		/* SPEC 4.1: the same open file gets the same id */
+		if (l->lf != lf)
+			ret = -EINVAL;
+		else
+			*id = l->id;
+		goto unlock;
+	}
+	if (lf->nbreaking || lf->parked || lf->nexclusive ||
+	    ((rq->flags & MAPDIRECT_LEASE_EXCLUSIVE) && lf->nleases)) {
+		ret = -EAGAIN;
+		goto refused;
+	}
+	/* pairs with md_gate_enter: publish first, then look */
+	__atomic_add_fetch(&lf->nleases, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&lf->inflight, __ATOMIC_SEQ_CST)) {
+		ret = -EAGAIN;
+		goto unpublish;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		ret = -ENOMEM;
+		goto unpublish;
+	}
+	h = get_holder(eng, rq->pid);
+	if (!h) {
+		free(l);
+		ret = -ENOMEM;
+		goto unpublish;
+	}
+	l->id = alloc_id(eng);
+	l->flags = rq->flags;
+	l->pid = rq->pid;
+	l->tid = rq->tid;
+	l->signo = rq->signo;
+	l->since_ms = now_ms(eng);
+	l->owner = rq->owner;
+	l->lf = lf;
+	l->holder = h;
+	if (rq->comm)
+		strncpy(l->comm, rq->comm, sizeof(l->comm) - 1);
+	l->f_next = lf->leases;
+	if (lf->leases)
+		lf->leases->f_prev = l;
+	lf->leases = l;
+	l->h_next = h->leases;
+	if (h->leases)
+		h->leases->h_prev = l;
+	h->leases = l;
+	HASH_ADD(hh, eng->by_id, id, sizeof(l->id), l);
+	if (rq->flags & MAPDIRECT_LEASE_EXCLUSIVE)
+		lf->nexclusive++;
+	rq->owner->lease = l;
+	eng->st.granted++;
+	eng->st.active++;
+	*id = l->id;
+	goto unlock;
+
+unpublish:
+	__atomic_sub_fetch(&lf->nleases, 1, __ATOMIC_SEQ_CST);
+refused:
+	eng->st.refused++;
+unlock:
+	pthread_mutex_unlock(&eng->lock);
+	return ret;
+}
+
+int md_lease_unlease(struct md_engine *eng, struct md_lfile *lf,
+		     struct md_owner *owner, uint32_t id, struct md_dispose *d)
+{
+	struct md_lease *l;
+	int ret = 0;
+
+	pthread_mutex_lock(&eng->lock);
+	l = own_lease(lf, owner);
+	if (!l)
+		ret = -ENOENT;
+	else if (id && id != l->id)
+		ret = -EINVAL;
+	else
+		remove_lease(eng, l, &eng->st.unleased, d);
+	settle(eng, now_ms(eng), d);
+	pthread_mutex_unlock(&eng->lock);
+	return ret;
+}
+
+void md_lease_file_closed(struct md_engine *eng, struct md_lfile *lf,
+			  struct md_owner *owner, struct md_dispose *d)
+{
+	struct md_lease *l;
+
+	pthread_mutex_lock(&eng->lock);
+	l = own_lease(lf, owner);
+	if (l) {
+		l->owner = NULL;
+		owner->lease = NULL;
+		put_poll(d, l);	/* the handle belonged to the open file */
+		if (!still_mapped(eng, l))
+			remove_lease(eng, l, &eng->st.released, d);
+	}
+	settle(eng, now_ms(eng), d);
+	pthread_mutex_unlock(&eng->lock);
+}
+
+void *md_lease_poll(struct md_engine *eng, struct md_owner *owner,
+		    void *poll, bool *breaking)
+{
+	struct md_lease *l;
+	void *drop = poll;
+
+	pthread_mutex_lock(&eng->lock);
+	l = owner->lease;
+	*breaking = l && l->breaking;
+	if (l && !l->breaking && poll) {
+		drop = l->poll;
+		l->poll = poll;
+	}
+	pthread_mutex_unlock(&eng->lock);
+	return drop;
+}
+
+void md_holder_exited(struct md_engine *eng, pid_t pid, struct md_dispose *d)
+{
+	struct md_holder *h;
+
+	pthread_mutex_lock(&eng->lock);
+	HASH_FIND(hh, eng->holders, &pid, sizeof(pid), h);
+	/* the last lease frees the holder */
+	while (h) {
+		bool last = !h->leases->h_next;
+
+		remove_lease(eng, h->leases, &eng->st.exited, d);
+		if (last)
+			break;
+	}
+	settle(eng, now_ms(eng), d);
+	pthread_mutex_unlock(&eng->lock);
+}
+
+/* ---- inspection ---- */
+
+enum md_state md_lease_state(struct md_engine *eng, struct md_lfile *lf,
+			     pid_t pid, uint32_t *holders, uint32_t *id,
+			     uint32_t *flags, uint64_t *ms_left)
+{
+	struct md_holder *h;
+	struct md_lease *l;
+	enum md_state state;
+	uint64_t now;
+
+	pthread_mutex_lock(&eng->lock);
+	now = now_ms(eng);
+	state = file_state(lf);
+	*holders = lf->nleases;
+	*id = 0;
+	*flags = 0;
+	*ms_left = 0;
+	HASH_FIND(hh, eng->holders, &pid, sizeof(pid), h);
+	for (l = h ? h->leases : NULL; l; l = l->h_next) {
+		if (l->lf != lf)
+			continue;
+		*id = l->id;
+		*flags = l->flags;
+		break;
+	}
+	/* the soonest deadline of the file: what the holders have left */
+	for (l = eng->t_head; state == MD_STATE_BREAKING && l; l = l->t_next) {
+		if (l->lf != lf)
+			continue;
+		*ms_left = l->deadline_ms > now ? l->deadline_ms - now : 0;
+		break;
+	}
+	pthread_mutex_unlock(&eng->lock);
+	return state;
+}
+
+static void view_of(struct md_engine *eng, const struct md_lease *l,
+		    uint64_t now, struct md_lease_view *v)
+{
+	v->id = l->id;
+	v->pid = l->pid;
+	v->signo = l->signo;
+	v->flags = l->flags;
+	v->breaking = l->breaking;
+	v->has_file = l->owner != NULL;
+	v->since_ms = l->since_ms;
+	v->ms_left = l->breaking && l->deadline_ms > now ?
+			     l->deadline_ms - now : 0;
+	memcpy(v->comm, l->comm, sizeof(v->comm));
+}
+
+size_t md_lease_list(struct md_engine *eng, struct md_lfile *lf,
+		     void (*fn)(void *arg, struct md_lfile *lf,
+				const struct md_lease_view *v),
+		     void *arg)
+{
+	struct md_lease_view v;
+	struct md_lease *l, *tmp;
+	size_t n = 0;
+	uint64_t now;
+
+	pthread_mutex_lock(&eng->lock);
+	now = now_ms(eng);
+	if (lf) {
+		for (l = lf->leases; l; l = l->f_next, n++) {
+			view_of(eng, l, now, &v);
+			fn(arg, lf, &v);
+		}
+	} else {
+		HASH_ITER(hh, eng->by_id, l, tmp) {
+			view_of(eng, l, now, &v);
+			fn(arg, l->lf, &v);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&eng->lock);
+	return n;
+}
+
+void md_engine_stats(struct md_engine *eng, struct md_stats *st)
+{
+	pthread_mutex_lock(&eng->lock);
+	*st = eng->st;
+	pthread_mutex_unlock(&eng->lock);
+}
+
+uint32_t md_engine_break_ms(struct md_engine *eng)
+{
+	return eng->break_ms;
+}
+
+void md_engine_free(struct md_engine *eng)
+{
+	struct md_lease *l, *ltmp;
+	struct md_holder *h, *htmp;
+
+	if (!eng)
+		return;
+	HASH_ITER(hh, eng->by_id, l, ltmp) {
+		HASH_DEL(eng->by_id, l);
+		__atomic_sub_fetch(&l->lf->nleases, 1, __ATOMIC_SEQ_CST);
+		if (l->owner)
+			l->owner->lease = NULL;
+		free(l);
+	}
+	HASH_ITER(hh, eng->holders, h, htmp) {
+		if (h->watch >= 0 && eng->ops->unwatch)
+			eng->ops->unwatch(eng->ctx, h->watch);
+		HASH_DEL(eng->holders, h);
+		free(h);
+	}
+	pthread_mutex_destroy(&eng->lock);
+	free(eng);
+}
