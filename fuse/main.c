@@ -504,6 +504,9 @@ int main(int argc, char *argv[])
 		ret = fuse_session_loop_mt(mdfs.se, loop_cfg);
 		fuse_loop_cfg_destroy(loop_cfg);
 	}
+	/* the loop reports the signal that ended it: a clean exit */
+	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP)
+		ret = 0;
 	if (mdfs.init_failed)
 		ret = 1;
 	else if (ret)

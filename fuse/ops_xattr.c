@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Extended attributes, passed through to the backing file. Symlinks have
- * no race-free path (the /proc magic link would follow them), so they get
- * the answers Linux gives for user.* xattrs on a symlink.
+ * Extended attributes, passed through to the backing file by the
+ * /proc/self/fd magic link of the O_PATH fd. The jump through the magic
+ * link ends on the inode itself: a symlink is not followed (checked on
+ * 6.18; the *xattrat calls refuse O_PATH fds with EBADF).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,82 +11,73 @@
 
 #include "mdfs.h"
 
-/* Reply to a get/list: @n is the syscall's result, @buf its data. */
-static void reply_xattr_result(fuse_req_t req, ssize_t n, size_t size,
-			       const char *buf)
+/* One call, four shapes: get, list, set, remove. */
+enum xop { X_GET, X_LIST, X_SET, X_REMOVE };
+
+static ssize_t xattr_call(struct mdfs_inode *inode, enum xop op,
+			  const char *name, void *buf, size_t size, int flags)
 {
+	char procfd[MDFS_PROCFD_LEN];
+
+	mdfs_procfd(inode->fd, procfd);
+	switch (op) {
+	case X_GET:
+		return getxattr(procfd, name, buf, size);
+	case X_LIST:
+		return listxattr(procfd, buf, size);
+	case X_SET:
+		return setxattr(procfd, name, buf, size, flags);
+	default:
+		return removexattr(procfd, name);
+	}
+}
+
+/* get or list: a size probe (0) or the data */
+static void read_xattrs(fuse_req_t req, fuse_ino_t ino, enum xop op,
+			const char *name, size_t size)
+{
+	char *buf = NULL;
+	ssize_t n;
+
+	if (size && !(buf = malloc(size))) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = xattr_call(mdfs_inode(ino), op, name, buf, size, 0);
 	if (n < 0)
 		fuse_reply_err(req, errno);
 	else if (size == 0)
 		fuse_reply_xattr(req, (size_t)n);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
 }
 
 void mdfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		   size_t size)
 {
-	struct mdfs_inode *inode = mdfs_inode(ino);
-	char procfd[MDFS_PROCFD_LEN];
-	char *buf = NULL;
-	ssize_t n;
-
-	if (inode->type == S_IFLNK) {
-		fuse_reply_err(req, ENODATA);
-		return;
-	}
-	if (size && !(buf = malloc(size))) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	mdfs_procfd(inode->fd, procfd);
-	n = getxattr(procfd, name, buf, size);
-	reply_xattr_result(req, n, size, buf);
-	free(buf);
+	read_xattrs(req, ino, X_GET, name, size);
 }
 
 void mdfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct mdfs_inode *inode = mdfs_inode(ino);
-	char procfd[MDFS_PROCFD_LEN];
-	char *buf = NULL;
-	ssize_t n;
-
-	if (inode->type == S_IFLNK) {
-		reply_xattr_result(req, 0, size, "");
-		return;
-	}
-	if (size && !(buf = malloc(size))) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	mdfs_procfd(inode->fd, procfd);
-	n = listxattr(procfd, buf, size);
-	reply_xattr_result(req, n, size, buf);
-	free(buf);
+	read_xattrs(req, ino, X_LIST, NULL, size);
 }
 
-/* set (value != NULL) or remove, as the caller */
-static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			 const char *value, size_t size, int flags)
+/* set or remove, as the caller */
+static void change_xattr(fuse_req_t req, fuse_ino_t ino, enum xop op,
+			 const char *name, const char *value, size_t size,
+			 int flags)
 {
-	struct mdfs_inode *inode = mdfs_inode(ino);
-	char procfd[MDFS_PROCFD_LEN];
-	int err, res;
+	int err = mdfs_creds_enter(req);
 
-	if (inode->type == S_IFLNK) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
-	mdfs_procfd(inode->fd, procfd);
-	err = mdfs_creds_enter(req);
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;
 	}
-	res = value ? setxattr(procfd, name, value, size, flags) :
-		      removexattr(procfd, name);
-	err = res ? errno : 0;
+	if (xattr_call(mdfs_inode(ino), op, name, (void *)value, size,
+		       flags) < 0)
+		err = errno;
 	mdfs_creds_leave();
 	fuse_reply_err(req, err);
 }
@@ -93,11 +85,10 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 void mdfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		   const char *value, size_t size, int flags)
 {
-	/* a zero-length value still needs a non-NULL pointer */
-	change_xattr(req, ino, name, value ? value : "", size, flags);
+	change_xattr(req, ino, X_SET, name, value, size, flags);
 }
 
 void mdfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	change_xattr(req, ino, name, NULL, 0, 0);
+	change_xattr(req, ino, X_REMOVE, name, NULL, 0, 0);
 }
