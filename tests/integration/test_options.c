@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * SPEC 2 mounting: bad command lines fail with exactly one stderr line
+ * starting "mapdirectfs: ", a non-zero exit, and nothing mounted; valid
+ * options mount; SIGTERM/SIGINT unmount and exit 0.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void assert_one_line_error(const struct mdfs_result *r,
+				  const char *what)
+{
+	const char *nl = strchr(r->err, '\n');
+
+	cr_assert(WIFEXITED(r->status) && WEXITSTATUS(r->status) != 0,
+		  "%s: wait status 0x%x, expected a non-zero exit; stderr:\n%s",
+		  what, r->status, r->err);
+	cr_assert(strncmp(r->err, "mapdirectfs: ", 13) == 0,
+		  "%s: stderr does not start with \"mapdirectfs: \":\n%s",
+		  what, r->err);
+	cr_assert(nl && nl[1] == '\0',
+		  "%s: stderr is not exactly one line:\n%s", what, r->err);
+}
+
+/* Run the daemon on @backing @mnt with -o transport,@opt; expect failure */
+static void expect_refusal(struct mdfs_fs *fs, const char *opt,
+			   const char *backing, const char *mnt,
+			   const char *what)
+{
+	struct mdfs_result r;
+	char o[512];
+
+	snprintf(o, sizeof(o), "%s%s%s", fs->transport, opt ? "," : "",
+		 opt ? opt : "");
+	mdfs_run_daemon(fs, (const char *const[]){ "-f", "-o", o, backing, mnt,
+						   NULL }, &r);
+	assert_one_line_error(&r, what);
+}
+
+#define BAD_OPTION(name, opt)						\
+	MDFS_TEST_NOMOUNT(options, name)				\
+	{								\
+		expect_refusal(fs, opt, fs->backing, fs->mnt, opt);	\
+	}
+
+BAD_OPTION(unknown_option, "frobnicate")
+BAD_OPTION(unknown_option_with_value, "frobnicate=1")
+BAD_OPTION(malformed_lease_break_time, "lease_break_time=abc")
+BAD_OPTION(empty_lease_break_time, "lease_break_time=")
+BAD_OPTION(malformed_revoke, "revoke=maybe")
+BAD_OPTION(malformed_dax, "dax=yes")
+BAD_OPTION(malformed_io_uring, "io_uring=sometimes")
+BAD_OPTION(malformed_passthrough, "passthrough=2")
+BAD_OPTION(malformed_mediate, "mediate=x")
+/* no pmem on the test machines: dax=require cannot be met */
+BAD_OPTION(dax_require_without_dax, "dax=require")
+
+MDFS_TEST_NOMOUNT(options, missing_backing)
+{
+	expect_refusal(fs, NULL, mdfs_tpath(fs, "nonexistent"), fs->mnt,
+		       "missing BACKING");
+}
+
+MDFS_TEST_NOMOUNT(options, backing_is_a_file)
+{
+	mdfs_write_file(mdfs_tpath(fs, "file"), "x", 1);
+	expect_refusal(fs, NULL, mdfs_tpath(fs, "file"), fs->mnt,
+		       "BACKING a regular file");
+}
+
+MDFS_TEST_NOMOUNT(options, mountpoint_inside_backing)
+{
+	cr_assert_eq(mkdir(mdfs_bpath(fs, "sub"), 0755), 0);
+	expect_refusal(fs, NULL, fs->backing, mdfs_bpath(fs, "sub"),
+		       "MOUNTPOINT inside BACKING");
+	cr_assert_eq(mkdir(mdfs_bpath(fs, "sub/deeper"), 0755), 0);
+	expect_refusal(fs, NULL, fs->backing, mdfs_bpath(fs, "sub/deeper"),
+		       "MOUNTPOINT deep inside BACKING");
+	expect_refusal(fs, NULL, fs->backing, fs->backing,
+		       "MOUNTPOINT is BACKING");
+}
+
+/* io_uring=on: refused where the kernel has it off, mounts where on */
+MDFS_TEST_NOMOUNT(options, io_uring_on_follows_kernel)
+{
+	fs->transport = NULL;
+	if (!mdfs_uring_enabled()) {
+		fs->transport = "io_uring=on";
+		expect_refusal(fs, NULL, fs->backing, fs->mnt,
+			       "io_uring=on with enable_uring=N");
+		return;
+	}
+	mdfs_start(fs, NULL, "io_uring=on");
+	cr_assert(mdfs_is_mounted(fs->mnt));
+}
+
+/* for a restart: the exit status is sigterm_unmounts_and_exits_0's */
+static void stop_ok(struct mdfs_fs *fs)
+{
+	mdfs_stop(fs, SIGTERM);
+	cr_assert_not(mdfs_mountinfo(fs->mnt, NULL, 0, NULL, 0),
+		      "still mounted after SIGTERM");
+}
+
+static void assert_serves(struct mdfs_fs *fs)
+{
+	char type[64], source[PATH_MAX];
+
+	cr_assert(mdfs_mountinfo(fs->mnt, type, sizeof(type), source,
+				 sizeof(source)));
+	cr_assert_str_eq(type, "fuse.mapdirectfs");
+	cr_assert_str_eq(source, fs->backing,
+			 "mountinfo source \"%s\", expected BACKING \"%s\"",
+			 source, fs->backing);
+	mdfs_write_file(mdfs_mpath(fs, "f"), "served", 6);
+	mdfs_assert_file_is(mdfs_bpath(fs, "f"), "served", 6);
+}
+
+MDFS_TEST_NOMOUNT(options, valid_own_options_mount)
+{
+	mdfs_start(fs, NULL, "lease_break_time=0.5,revoke=kill,dax=off,"
+		   "passthrough=on,mediate=all");
+	assert_serves(fs);
+}
+
+MDFS_TEST_NOMOUNT(options, other_valid_values_mount)
+{
+	mdfs_start(fs, NULL, "lease_break_time=0,revoke=none,dax=auto,"
+		   "passthrough=auto,mediate=leased");
+	assert_serves(fs);
+	stop_ok(fs);
+	mdfs_start(fs, NULL, "lease_break_time=45,revoke=signal,"
+		   "passthrough=off");
+	assert_serves(fs);
+}
+
+MDFS_TEST_NOMOUNT(options, standard_fuse_options_work)
+{
+	mdfs_start(fs, (const char *const[]){ "-s", NULL },
+		   "allow_other,default_permissions");
+	assert_serves(fs);
+	stop_ok(fs);
+	mdfs_start(fs, (const char *const[]){ "-d", NULL }, NULL);
+	assert_serves(fs);
+}
+
+static void stop_unmounts(struct mdfs_fs *fs, int sig)
+{
+	int fd, st;
+
+	/* a file open through the mount must not keep it mounted */
+	fd = open(mdfs_mpath(fs, "busy"), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+	cr_assert_geq(fd, 0);
+	st = mdfs_stop(fs, sig);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "wait status 0x%x after signal %d, expected exit 0", st, sig);
+	cr_assert_not(mdfs_mountinfo(fs->mnt, NULL, 0, NULL, 0),
+		      "still mounted after the daemon exited");
+	close(fd);
+}
+
+MDFS_TEST(options, sigterm_unmounts_and_exits_0, NULL)
+{
+	stop_unmounts(fs, SIGTERM);
+}
+
+MDFS_TEST(options, sigint_unmounts_and_exits_0, NULL)
+{
+	stop_unmounts(fs, SIGINT);
+}
