@@ -11,7 +11,8 @@
 #include "log.h"
 #include "mapdirect.h"
 
-enum { P_WAITING = 1, P_RUNNING, P_CANCELLED };
+/* md_parked.state; 0: not seen by the engine yet */
+enum { P_WAITING = 1, P_RUNNING, P_CANCELLED, P_CANCEL_PENDING };
 
 struct md_holder;
 
@@ -415,6 +416,7 @@ int md_break(struct md_engine *eng, struct md_lfile *lf, struct md_parked *p,
 	int ret;
 
 	pthread_mutex_lock(&eng->lock);
+	p->lf = lf;
 	own = own_lease(lf, p->owner);
 	if (lf->nexclusive && !own) {
 		eng->st.txtbsy++;
@@ -424,13 +426,17 @@ int md_break(struct md_engine *eng, struct md_lfile *lf, struct md_parked *p,
 	break_others(eng, lf, own, d);
 	if (lf->nleases == (own ? 1u : 0u) && !lf->parked) {
 		/* nothing (left) to wait for */
+		p->state = P_RUNNING;
 		__atomic_add_fetch(&lf->inflight, 1, __ATOMIC_SEQ_CST);
 		ret = 0;
 	} else if (nonblock) {
 		eng->st.nonblock++;
 		ret = -EWOULDBLOCK;
+	} else if (p->state == P_CANCEL_PENDING) {
+		/* interrupted before it could park: the break goes on */
+		eng->st.interrupted++;
+		ret = -EINTR;
 	} else {
-		p->lf = lf;
 		p->next = NULL;
 		p->state = P_WAITING;
 		*lf->parked_tail = p;
@@ -452,7 +458,7 @@ bool md_parked_cancel(struct md_engine *eng, struct md_parked *p)
 	bool found = false;
 
 	pthread_mutex_lock(&eng->lock);
-	if (p->state == P_WAITING) {
+	if (p->state == P_WAITING && p->lf) {
 		for (pp = &p->lf->parked; *pp; pp = &(*pp)->next) {
 			if (*pp != p)
 				continue;
@@ -467,6 +473,9 @@ bool md_parked_cancel(struct md_engine *eng, struct md_parked *p)
 		p->state = P_CANCELLED;
 		eng->st.parked_now--;
 		eng->st.interrupted++;
+	} else if (p->state == 0) {
+		/* md_break has not seen it yet: it will refuse to park it */
+		p->state = P_CANCEL_PENDING;
 	}
 	pthread_mutex_unlock(&eng->lock);
 	return found;

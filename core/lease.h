@@ -179,8 +179,9 @@ void md_gate_exit(struct md_lfile *lf);
  * On 1 it is parked: it comes back once in @d->run of a later call (counted
  * in flight, same rule), unless md_parked_cancel() took it out first.
  *
- * @return 0, 1, -EWOULDBLOCK (@nonblock; the break goes on), or -ETXTBSY
- * (an exclusive lease: nobody notified).
+ * @return 0, 1, -EWOULDBLOCK (@nonblock; the break goes on), -EINTR
+ * (md_parked_cancel() came first; the break goes on), or -ETXTBSY (an
+ * exclusive lease: nobody notified).
  */
 int md_break(struct md_engine *eng, struct md_lfile *lf, struct md_parked *p,
 	     bool nonblock, struct md_dispose *d);
@@ -189,7 +190,9 @@ int md_break(struct md_engine *eng, struct md_lfile *lf, struct md_parked *p,
  * md_parked_cancel - take a parked operation out (its caller was interrupted)
  *
  * @return true if it was still parked: the caller answers it (EINTR);
- * false if it is already on its way to run.
+ * false if it is already on its way to run, or not parked yet (then
+ * md_break() refuses to park it and returns -EINTR). @p must be zeroed
+ * before its first use.
  */
 bool md_parked_cancel(struct md_engine *eng, struct md_parked *p);
 

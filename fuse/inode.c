@@ -49,6 +49,9 @@ static void inode_init(struct mdfs_inode *inode, int fd, const struct stat *st)
 	inode->nopen = 0;
 	inode->backing_id = 0;
 	inode->privs = false;
+	inode->orphan = false;
+	inode->orphan_next = NULL;
+	md_lfile_init(&inode->lf, st->st_dev, st->st_ino);
 	pthread_mutex_init(&inode->lock, NULL);
 }
 
@@ -136,6 +139,13 @@ close_fd:
 	return err;
 }
 
+static void inode_free(struct mdfs_inode *inode)
+{
+	close(inode->fd);
+	pthread_mutex_destroy(&inode->lock);
+	free(inode);
+}
+
 void mdfs_forget_one(struct mdfs_inode *inode, uint64_t n)
 {
 	pthread_mutex_lock(&mdfs.table_lock);
@@ -151,12 +161,47 @@ void mdfs_forget_one(struct mdfs_inode *inode, uint64_t n)
 		pthread_mutex_unlock(&mdfs.table_lock);
 		return;
 	}
+	/* a lease outlives the kernel's interest (a mapping holds it):
+	 * keep the inode, with its lease state, for mdfs_orphans_sweep() */
+	if (__atomic_load_n(&inode->lf.nleases, __ATOMIC_SEQ_CST)) {
+		if (!inode->orphan) {
+			inode->orphan = true;
+			inode->orphan_next = mdfs.orphans;
+			mdfs.orphans = inode;
+		}
+		pthread_mutex_unlock(&mdfs.table_lock);
+		return;
+	}
 	HASH_DEL(mdfs.table, inode);
 	pthread_mutex_unlock(&mdfs.table_lock);
+	inode_free(inode);
+}
 
-	close(inode->fd);
-	pthread_mutex_destroy(&inode->lock);
-	free(inode);
+/*
+ * Free orphans whose leases ended. Under table_lock an inode with no
+ * lookups cannot gain a lease (a lease needs an open file, an open file
+ * a lookup), so "no lookups and no leases" is final there.
+ */
+void mdfs_orphans_sweep(void)
+{
+	struct mdfs_inode **pp, *inode;
+
+	pthread_mutex_lock(&mdfs.table_lock);
+	pp = &mdfs.orphans;
+	while ((inode = *pp)) {
+		if (inode->nlookup == 0 &&
+		    __atomic_load_n(&inode->lf.nleases, __ATOMIC_SEQ_CST)) {
+			pp = &inode->orphan_next;
+			continue;
+		}
+		*pp = inode->orphan_next;
+		inode->orphan = false;
+		if (inode->nlookup == 0) {
+			HASH_DEL(mdfs.table, inode);
+			inode_free(inode);
+		}
+	}
+	pthread_mutex_unlock(&mdfs.table_lock);
 }
 
 void mdfs_inode_table_destroy(void)
@@ -174,4 +219,35 @@ void mdfs_inode_table_destroy(void)
 	if (mdfs.root.fd >= 0)
 		close(mdfs.root.fd);
 	mdfs.root.fd = -1;
+}
+
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mdfs_link handles = { &handles, &handles, NULL };
+
+void mdfs_handle_add(struct mdfs_link *l)
+{
+	pthread_mutex_lock(&handles_lock);
+	l->next = handles.next;
+	l->prev = &handles;
+	handles.next->prev = l;
+	handles.next = l;
+	pthread_mutex_unlock(&handles_lock);
+}
+
+void mdfs_handle_del(struct mdfs_link *l)
+{
+	pthread_mutex_lock(&handles_lock);
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	pthread_mutex_unlock(&handles_lock);
+}
+
+void mdfs_handles_free(void)
+{
+	while (handles.next != &handles) {
+		struct mdfs_link *l = handles.next;
+
+		mdfs_handle_del(l);
+		l->drop(l);
+	}
 }

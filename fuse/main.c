@@ -64,6 +64,8 @@ static const struct fuse_lowlevel_ops mdfs_ops = {
 	.fallocate		= mdfs_fallocate,
 	.copy_file_range	= mdfs_copy_file_range,
 	.lseek			= mdfs_lseek,
+	.ioctl			= mdfs_ioctl,
+	.poll			= mdfs_poll,
 };
 
 /* ---- logging: one line, one prefix, stderr until daemonized ---- */
@@ -478,14 +480,21 @@ int main(int argc, char *argv[])
 	if (!opts.foreground && daemonize_start())
 		goto free_args;
 
+	/* before any thread: they all inherit the blocked signals */
+	if (mdfs_lease_init()) {
+		md_err("cannot set up the lease engine: %m\n");
+		goto stop_leases;
+	}
 	ops.init = mdfs_init;
 	mdfs.se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
 	if (!mdfs.se)
-		goto report;
-	if (fuse_set_signal_handlers(mdfs.se))
-		goto destroy_session;
+		goto stop_leases;
 	if (fuse_session_mount(mdfs.se, mdfs.mountpoint))
-		goto remove_handlers;
+		goto destroy_session;
+	if (mdfs_lease_start()) {
+		md_err("cannot start the lease engine\n");
+		goto unmount;
+	}
 	if (!opts.foreground && chdir("/"))
 		md_warn("chdir /: %m\n");
 
@@ -512,12 +521,13 @@ int main(int argc, char *argv[])
 	else if (ret)
 		md_err("session ended with error %d\n", ret);
 unmount:
+	mdfs_lease_stop();
 	fuse_session_unmount(mdfs.se);
-remove_handlers:
-	fuse_remove_signal_handlers(mdfs.se);
 destroy_session:
 	fuse_session_destroy(mdfs.se);
-report:
+	mdfs_handles_free();
+stop_leases:
+	mdfs_lease_stop();
 	report_ready('1');
 free_args:
 	mdfs_inode_table_destroy();

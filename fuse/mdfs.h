@@ -12,6 +12,7 @@
 #include <uthash.h>
 
 #include "config.h"
+#include "lease.h"
 
 /*
  * One per backing inode the kernel knows of, keyed by (dev, ino); the
@@ -30,15 +31,35 @@ struct mdfs_inode {
 	uint32_t nopen;		/* open files */
 	int backing_id;		/* passthrough id while nopen > 0, else 0 */
 	bool privs;		/* suid/sgid/fcaps a write must clear; atomic */
+	struct md_lfile lf;	/* lease state (engine lock) */
+	/* forgotten by the kernel but leased: kept until the leases end;
+	 * under table_lock */
+	bool orphan;
+	struct mdfs_inode *orphan_next;
 	UT_hash_handle hh;
 };
 
+/* Open files and dirs are listed so that an exit frees what the kernel
+ * never released (an unmount with files open). */
+struct mdfs_link {
+	struct mdfs_link *prev, *next;
+	void (*drop)(struct mdfs_link *l);	/* close and free at exit */
+};
+
+void mdfs_handle_add(struct mdfs_link *l);
+void mdfs_handle_del(struct mdfs_link *l);
+
 /* An open regular file: fi->fh. */
 struct mdfs_file {
+	struct mdfs_link link;	/* first: drop() casts it back */
 	int fd;
 	int flags;		/* open flags, for breakers without their own */
 	struct mdfs_inode *inode;
+	struct md_owner lo;	/* the lease taken through this open file */
 };
+
+/* mdfs_handles_free - at exit: close and free every handle left */
+void mdfs_handles_free(void);
 
 struct mdfs {
 	struct md_config cfg;
@@ -53,7 +74,12 @@ struct mdfs {
 
 	pthread_mutex_t table_lock;
 	struct mdfs_inode *table;	/* uthash by (dev, ino) */
+	struct mdfs_inode *orphans;	/* leased, forgotten: see sweep */
 	struct mdfs_inode root;
+
+	struct md_engine *eng;
+	bool stopping;		/* SIGTERM: breakers no longer wait */
+	uint64_t map_dev;	/* device mappings in the mount show; lazily */
 };
 
 extern struct mdfs mdfs;
@@ -67,6 +93,67 @@ int mdfs_do_lookup(struct mdfs_inode *parent, const char *name,
 void mdfs_forget_one(struct mdfs_inode *inode, uint64_t n);
 int mdfs_stat(struct mdfs_inode *inode, struct stat *st);
 void mdfs_inode_table_destroy(void);
+
+void mdfs_orphans_sweep(void);
+
+/* lease.c: the engine's embedding (thread, timer, pidfds, signals) */
+int mdfs_lease_init(void);
+int mdfs_lease_start(void);
+void mdfs_lease_stop(void);
+void mdfs_dispose_run(struct md_dispose *d);
+
+/* breakers.c: block-map-changing operations wait for breaks (SPEC 4.3) */
+enum mdfs_op { OP_WRITE, OP_FALLOCATE, OP_SETATTR, OP_OPEN, OP_COPY };
+
+/* A breaking request and its arguments, kept while it is parked. */
+struct mdfs_parked {
+	struct md_parked p;
+	fuse_req_t req;
+	enum mdfs_op op;
+	bool uring;		/* interrupts come by polling the caller */
+	pid_t tid;
+	struct mdfs_parked *u_prev, *u_next;	/* parked io_uring requests */
+	struct mdfs_file *f;	/* write, fallocate, setattr, copy (out) */
+	struct mdfs_file *f_in;	/* copy (in) */
+	struct mdfs_inode *inode;	/* setattr, open */
+	off_t off, off_in, len;
+	int mode;		/* fallocate mode, copy flags */
+	int valid;		/* setattr */
+	struct stat attr;	/* setattr */
+	struct fuse_file_info fi;	/* open */
+	size_t size;		/* write payload */
+	char data[];
+};
+struct mdfs_parked *mdfs_parked_new(fuse_req_t req, enum mdfs_op op,
+				    struct md_owner *owner, size_t extra);
+void mdfs_break(struct mdfs_parked *pk, struct mdfs_inode *inode,
+		bool nonblock);
+void mdfs_parked_run(struct mdfs_parked *pk);
+void mdfs_uring_interrupts(void);
+
+/*
+ * What a breaker does once it may, without replying: the caller leaves the
+ * gate first (md_gate_exit), then replies with mdfs_reply_op(); after the
+ * reply the open file and the inode may be gone.
+ */
+ssize_t mdfs_do_write(fuse_req_t req, struct mdfs_file *f,
+		      struct fuse_bufvec *in, off_t off);
+int mdfs_do_fallocate(struct mdfs_file *f, int mode, off_t off, off_t len);
+ssize_t mdfs_do_copy(struct mdfs_file *in, off_t off_in, struct mdfs_file *out,
+		     off_t off_out, size_t len, int flags);
+int mdfs_do_open(fuse_req_t req, struct mdfs_inode *inode,
+		 struct fuse_file_info *fi);
+int mdfs_do_setattr(struct mdfs_inode *inode, struct stat *attr, int valid,
+		    struct mdfs_file *f, struct stat *out);
+void mdfs_reply_open(fuse_req_t req, int err, struct fuse_file_info *fi);
+void mdfs_reply_attr(fuse_req_t req, int err, const struct stat *st);
+
+/* ops_lease.c */
+void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		struct fuse_file_info *fi, unsigned int flags,
+		const void *in_buf, size_t in_bufsz, size_t out_bufsz);
+void mdfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	       struct fuse_pollhandle *ph);
 
 /* creds.c: act as the caller for what it creates or changes (SPEC 3) */
 void mdfs_creds_init(void);

@@ -10,6 +10,7 @@
 #include "mdfs.h"
 
 struct mdfs_dir {
+	struct mdfs_link link;	/* first: drop() casts it back */
 	DIR *dp;
 	off_t offset;		/* where dp stands */
 	struct dirent *entry;	/* read but not yet returned */
@@ -18,6 +19,14 @@ struct mdfs_dir {
 static struct mdfs_dir *dir_of(struct fuse_file_info *fi)
 {
 	return (struct mdfs_dir *)(uintptr_t)fi->fh;
+}
+
+static void dir_drop(struct mdfs_link *l)
+{
+	struct mdfs_dir *d = (struct mdfs_dir *)l;
+
+	closedir(d->dp);
+	free(d);
 }
 
 void mdfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -42,7 +51,10 @@ void mdfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto free_dir;
 	}
 	fi->fh = (uintptr_t)d;
+	d->link.drop = dir_drop;
+	mdfs_handle_add(&d->link);
 	if (fuse_reply_open(req, fi)) {
+		mdfs_handle_del(&d->link);
 		closedir(d->dp);
 		free(d);
 	}
@@ -152,6 +164,7 @@ void mdfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct mdfs_dir *d = dir_of(fi);
 
+	mdfs_handle_del(&d->link);
 	closedir(d->dp);
 	free(d);
 	fuse_reply_err(req, 0);

@@ -43,6 +43,14 @@ static int passthrough_attach(fuse_req_t req, struct mdfs_inode *inode,
 	return 0;
 }
 
+static void file_drop(struct mdfs_link *l)
+{
+	struct mdfs_file *f = (struct mdfs_file *)l;
+
+	close(f->fd);
+	free(f);
+}
+
 /* Turn an open backing fd into the reply of open/create. */
 static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 		      struct fuse_file_info *fi)
@@ -56,6 +64,7 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 	f->fd = fd;
 	f->flags = fi->flags;
 	f->inode = inode;
+	f->lo.lease = NULL;
 
 	pthread_mutex_lock(&inode->lock);
 	if (mdfs.passthrough)
@@ -68,6 +77,8 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 		return err;
 	}
 	mdfs_privs_refresh(inode, fd);
+	f->link.drop = file_drop;
+	mdfs_handle_add(&f->link);
 	fi->fh = (uintptr_t)f;
 	fi->direct_io = 1;
 	fi->parallel_direct_writes = 1;
@@ -78,10 +89,16 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 static void file_put(struct mdfs_file *f)
 {
 	struct mdfs_inode *inode = f->inode;
+	struct md_dispose d;
 
+	/* the lease may live on in a mapping (SPEC 4.2) */
+	if (f->lo.lease) {
+		md_dispose_init(&d);
+		md_lease_file_closed(mdfs.eng, &inode->lf, &f->lo, &d);
+		mdfs_dispose_run(&d);
+	}
 	pthread_mutex_lock(&inode->lock);
 	if (--inode->nopen == 0 && inode->backing_id) {
-		/* mappings keep their own reference to the backing file */
 		/* by the session fd: the request may be answered already */
 		if (ioctl(fuse_session_fd(mdfs.se), FUSE_DEV_IOC_BACKING_CLOSE,
 			  &inode->backing_id))
@@ -90,6 +107,7 @@ static void file_put(struct mdfs_file *f)
 		inode->backing_id = 0;
 	}
 	pthread_mutex_unlock(&inode->lock);
+	mdfs_handle_del(&f->link);
 	close(f->fd);
 	free(f);
 }
@@ -101,33 +119,55 @@ static int backing_flags(int flags)
 	       O_CLOEXEC;
 }
 
-void mdfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+int mdfs_do_open(fuse_req_t req, struct mdfs_inode *inode,
+		 struct fuse_file_info *fi)
 {
-	struct mdfs_inode *inode = mdfs_inode(ino);
 	char procfd[MDFS_PROCFD_LEN];
 	int fd, err;
 
 	mdfs_procfd(inode->fd, procfd);
 	err = mdfs_creds_enter(req);
-	if (err) {
-		fuse_reply_err(req, -err);
-		return;
-	}
+	if (err)
+		return err;
 	fd = openat(AT_FDCWD, procfd, backing_flags(fi->flags));
 	err = fd < 0 ? -errno : 0;
 	mdfs_creds_leave();
-	if (err) {
-		fuse_reply_err(req, -err);
-		return;
-	}
+	if (err)
+		return err;
 	err = setup_open(req, inode, fd, fi);
-	if (err) {
+	if (err)
 		close(fd);
+	return err;
+}
+
+void mdfs_reply_open(fuse_req_t req, int err, struct fuse_file_info *fi)
+{
+	if (err)
 		fuse_reply_err(req, -err);
+	else if (fuse_reply_open(req, fi))
+		file_put(mdfs_file(fi));
+}
+
+void mdfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mdfs_inode *inode = mdfs_inode(ino);
+	struct mdfs_parked *pk;
+
+	/* O_TRUNC from a new open file breaks every lease (SPEC 4.3) */
+	if (!(fi->flags & O_TRUNC) || md_gate_enter(&inode->lf)) {
+		int err = mdfs_do_open(req, inode, fi);
+
+		if (fi->flags & O_TRUNC)
+			md_gate_exit(&inode->lf);
+		mdfs_reply_open(req, err, fi);
 		return;
 	}
-	if (fuse_reply_open(req, fi))
-		file_put(mdfs_file(fi));
+	pk = mdfs_parked_new(req, OP_OPEN, NULL, 0);
+	if (!pk)
+		return;
+	pk->inode = inode;
+	pk->fi = *fi;
+	mdfs_break(pk, inode, fi->flags & O_NONBLOCK);
 }
 
 void mdfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -182,23 +222,55 @@ void mdfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
-void mdfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
-		    off_t off, struct fuse_file_info *fi)
+ssize_t mdfs_do_write(fuse_req_t req, struct mdfs_file *f,
+		      struct fuse_bufvec *in, off_t off)
 {
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
-	struct mdfs_file *f = mdfs_file(fi);
-	ssize_t n;
 
 	if (__atomic_load_n(&f->inode->privs, __ATOMIC_RELAXED))
 		mdfs_privs_kill(req, f);
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = f->fd;
 	out.buf[0].pos = off;
-	n = fuse_buf_copy(&out, in, 0);
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_write(req, (size_t)n);
+	return fuse_buf_copy(&out, in, 0);
+}
+
+void mdfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
+		    off_t off, struct fuse_file_info *fi)
+{
+	struct mdfs_file *f = mdfs_file(fi);
+	struct fuse_bufvec mem;
+	struct mdfs_parked *pk;
+	size_t size;
+
+	/* the no-lease path: two atomics, no lookup (see md_gate_enter) */
+	if (md_gate_enter(&f->inode->lf)) {
+		ssize_t n = mdfs_do_write(req, f, in, off);
+
+		md_gate_exit(&f->inode->lf);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_write(req, (size_t)n);
+		return;
+	}
+	/* parked: the request's buffer is libfuse's, keep a copy */
+	size = fuse_buf_size(in);
+	pk = mdfs_parked_new(req, OP_WRITE, &f->lo, size);
+	if (!pk)
+		return;
+	mem = (struct fuse_bufvec)FUSE_BUFVEC_INIT(size);
+	mem.buf[0].mem = pk->data;
+	if (fuse_buf_copy(&mem, in, 0) != (ssize_t)size) {
+		fuse_reply_err(req, EIO);
+		free(pk);
+		return;
+	}
+	pk->f = f;
+	pk->off = off;
+	pk->size = size;
+	/* fi->flags is the file's f_flags now: fcntl(F_SETFL) counts */
+	mdfs_break(pk, f->inode, fi->flags & O_NONBLOCK);
 }
 
 void mdfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -227,13 +299,42 @@ void mdfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fuse_reply_err(req, res ? errno : 0);
 }
 
+int mdfs_do_fallocate(struct mdfs_file *f, int mode, off_t off, off_t len)
+{
+	return fallocate(f->fd, mode, off, len) ? -errno : 0;
+}
+
 void mdfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		    off_t length, struct fuse_file_info *fi)
 {
-	if (fallocate(mdfs_file(fi)->fd, mode, offset, length))
-		fuse_reply_err(req, errno);
-	else
-		fuse_reply_err(req, 0);
+	struct mdfs_file *f = mdfs_file(fi);
+	struct mdfs_parked *pk;
+
+	if (md_gate_enter(&f->inode->lf)) {
+		int err = mdfs_do_fallocate(f, mode, offset, length);
+
+		md_gate_exit(&f->inode->lf);
+		fuse_reply_err(req, -err);
+		return;
+	}
+	pk = mdfs_parked_new(req, OP_FALLOCATE, &f->lo, 0);
+	if (!pk)
+		return;
+	pk->f = f;
+	pk->mode = mode;
+	pk->off = offset;
+	pk->len = length;
+	/* fallocate carries no flags: those of the open */
+	mdfs_break(pk, f->inode, f->flags & O_NONBLOCK);
+}
+
+ssize_t mdfs_do_copy(struct mdfs_file *in, off_t off_in, struct mdfs_file *out,
+		     off_t off_out, size_t len, int flags)
+{
+	ssize_t n = copy_file_range(in->fd, &off_in, out->fd, &off_out, len,
+				    (unsigned int)flags);
+
+	return n < 0 ? -errno : n;
 }
 
 void mdfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
@@ -241,15 +342,29 @@ void mdfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			  off_t off_out, struct fuse_file_info *fi_out,
 			  size_t len, int flags)
 {
-	ssize_t n;
+	struct mdfs_file *in = mdfs_file(fi_in), *out = mdfs_file(fi_out);
+	struct mdfs_parked *pk;
 
-	n = copy_file_range(mdfs_file(fi_in)->fd, &off_in,
-			    mdfs_file(fi_out)->fd, &off_out, len,
-			    (unsigned int)flags);
-	if (n < 0)
-		fuse_reply_err(req, errno);
-	else
-		fuse_reply_write(req, (size_t)n);
+	if (md_gate_enter(&out->inode->lf)) {
+		ssize_t n = mdfs_do_copy(in, off_in, out, off_out, len, flags);
+
+		md_gate_exit(&out->inode->lf);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_write(req, (size_t)n);
+		return;
+	}
+	pk = mdfs_parked_new(req, OP_COPY, &out->lo, 0);
+	if (!pk)
+		return;
+	pk->f_in = in;
+	pk->off_in = off_in;
+	pk->f = out;
+	pk->off = off_out;
+	pk->len = (off_t)len;
+	pk->mode = flags;
+	mdfs_break(pk, out->inode, out->flags & O_NONBLOCK);
 }
 
 void mdfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,

@@ -110,11 +110,10 @@ static int set_times(struct mdfs_inode *inode, int fd, const char *procfd,
  * has vetted the change already, including the suid/sgid kill it forces on
  * truncate by a non-owner, which the caller could not do on the backing.
  */
-void mdfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-		  int valid, struct fuse_file_info *fi)
+int mdfs_do_setattr(struct mdfs_inode *inode, struct stat *attr, int valid,
+		    struct mdfs_file *f, struct stat *st)
 {
-	struct mdfs_inode *inode = mdfs_inode(ino);
-	int fd = fi ? mdfs_file(fi)->fd : -1;
+	int fd = f ? f->fd : -1;
 	char procfd[MDFS_PROCFD_LEN];
 	int err = 0;
 
@@ -123,7 +122,7 @@ void mdfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (fd >= 0 ? fchmod(fd, attr->st_mode) :
 			      fchmodat(AT_FDCWD, procfd, attr->st_mode, 0)) {
 			err = -errno;
-			goto reply;
+			goto out;
 		}
 	}
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
@@ -133,25 +132,61 @@ void mdfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (fchownat(inode->fd, "", uid, gid,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
 			err = -errno;
-			goto reply;
+			goto out;
 		}
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
 		if (fd >= 0 ? ftruncate(fd, attr->st_size) :
 			      truncate(procfd, attr->st_size)) {
 			err = -errno;
-			goto reply;
+			goto out;
 		}
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))
 		err = set_times(inode, fd, procfd, attr, valid);
 	if (valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
 		mdfs_privs_refresh(inode, fd >= 0 ? fd : inode->fd);
-reply:
+	if (!err)
+		err = fd >= 0 ? (fstat(fd, st) ? -errno : 0) :
+				mdfs_stat(inode, st);
+out:
+	return err;
+}
+
+void mdfs_reply_attr(fuse_req_t req, int err, const struct stat *st)
+{
 	if (err)
 		fuse_reply_err(req, -err);
 	else
-		mdfs_getattr(req, ino, fi);
+		fuse_reply_attr(req, st, mdfs.timeout);
+}
+
+void mdfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		  int valid, struct fuse_file_info *fi)
+{
+	struct mdfs_inode *inode = mdfs_inode(ino);
+	struct mdfs_file *f = fi ? mdfs_file(fi) : NULL;
+	struct mdfs_parked *pk;
+
+	/* only a size change touches the block map (SPEC 4.3) */
+	if (!(valid & FUSE_SET_ATTR_SIZE) || md_gate_enter(&inode->lf)) {
+		struct stat st;
+		int err = mdfs_do_setattr(inode, attr, valid, f, &st);
+
+		if (valid & FUSE_SET_ATTR_SIZE)
+			md_gate_exit(&inode->lf);
+		mdfs_reply_attr(req, err, &st);
+		return;
+	}
+	pk = mdfs_parked_new(req, OP_SETATTR, f ? &f->lo : NULL, 0);
+	if (!pk)
+		return;
+	pk->inode = inode;
+	pk->f = f;
+	pk->attr = *attr;
+	pk->valid = valid;
+	/* truncate(2) by path has no open file: it waits */
+	mdfs_break(pk, inode, f && (f->flags & O_NONBLOCK));
 }
 
 void mdfs_readlink(fuse_req_t req, fuse_ino_t ino)

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Parking of breaking requests (SPEC 4.3.2): a request that meets a lease
+ * is kept, not a thread blocked; it is answered when the engine lets it
+ * run, or with EINTR when its caller is interrupted.
+ *
+ * Over /dev/fuse the kernel's FUSE_INTERRUPT reaches the callback given to
+ * fuse_req_interrupt_func(). libfuse 3.18 does not match interrupts to
+ * io_uring requests (fuse_free_req: "no support for interrupts with
+ * io-uring"), so for those the engine thread looks every 10 ms whether the
+ * caller has an unblocked signal pending, which is what makes the kernel
+ * send FUSE_INTERRUPT in the first place.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "mdfs.h"
+#include "proc.h"
+
+static pthread_mutex_t uring_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mdfs_parked *uring_parked;	/* under uring_lock */
+unsigned int mdfs_uring_parked;		/* atomic: the engine polls while > 0 */
+
+struct mdfs_parked *mdfs_parked_new(fuse_req_t req, enum mdfs_op op,
+				    struct md_owner *owner, size_t extra)
+{
+	struct mdfs_parked *pk = calloc(1, sizeof(*pk) + extra);
+
+	if (!pk) {
+		fuse_reply_err(req, ENOMEM);
+		return NULL;
+	}
+	pk->req = req;
+	pk->op = op;
+	pk->p.owner = owner;
+	pk->tid = fuse_req_ctx(req)->pid;
+	pk->uring = fuse_req_is_uring(req);
+	return pk;
+}
+
+static void uring_unlink(struct mdfs_parked *pk)
+{
+	if (pk->u_prev)
+		pk->u_prev->u_next = pk->u_next;
+	else
+		uring_parked = pk->u_next;
+	if (pk->u_next)
+		pk->u_next->u_prev = pk->u_prev;
+	pk->u_prev = pk->u_next = NULL;
+	__atomic_sub_fetch(&mdfs_uring_parked, 1, __ATOMIC_RELAXED);
+}
+
+static void uring_link(struct mdfs_parked *pk)
+{
+	pthread_mutex_lock(&uring_lock);
+	pk->u_next = uring_parked;
+	if (uring_parked)
+		uring_parked->u_prev = pk;
+	uring_parked = pk;
+	__atomic_add_fetch(&mdfs_uring_parked, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&uring_lock);
+}
+
+/* Exactly one of run, cancel-on-interrupt or refusal frees @pk. */
+void mdfs_parked_run(struct mdfs_parked *pk)
+{
+	struct md_lfile *lf = pk->p.lf;
+	struct fuse_bufvec mem;
+	struct stat st;
+	ssize_t n = -EIO;
+
+	if (pk->uring) {
+		pthread_mutex_lock(&uring_lock);
+		uring_unlink(pk);
+		pthread_mutex_unlock(&uring_lock);
+	} else {
+		/* waits for an interrupt callback that is running on @pk */
+		fuse_req_interrupt_func(pk->req, NULL, NULL);
+	}
+	switch (pk->op) {
+	case OP_WRITE:
+		mem = (struct fuse_bufvec)FUSE_BUFVEC_INIT(pk->size);
+		mem.buf[0].mem = pk->data;
+		n = mdfs_do_write(pk->req, pk->f, &mem, pk->off);
+		break;
+	case OP_FALLOCATE:
+		n = mdfs_do_fallocate(pk->f, pk->mode, pk->off, pk->len);
+		break;
+	case OP_SETATTR:
+		n = mdfs_do_setattr(pk->inode, &pk->attr, pk->valid, pk->f, &st);
+		break;
+	case OP_OPEN:
+		n = mdfs_do_open(pk->req, pk->inode, &pk->fi);
+		break;
+	case OP_COPY:
+		n = mdfs_do_copy(pk->f_in, pk->off_in, pk->f, pk->off,
+				 (size_t)pk->len, pk->mode);
+		break;
+	}
+	/* out of the gate before the reply: then the file may go away */
+	md_gate_exit(lf);
+	switch (pk->op) {
+	case OP_WRITE:
+	case OP_COPY:
+		if (n < 0)
+			fuse_reply_err(pk->req, (int)-n);
+		else
+			fuse_reply_write(pk->req, (size_t)n);
+		break;
+	case OP_FALLOCATE:
+		fuse_reply_err(pk->req, (int)-n);
+		break;
+	case OP_SETATTR:
+		mdfs_reply_attr(pk->req, (int)n, &st);
+		break;
+	case OP_OPEN:
+		mdfs_reply_open(pk->req, (int)n, &pk->fi);
+		break;
+	}
+	free(pk);
+}
+
+static void interrupted(fuse_req_t req, void *data)
+{
+	struct mdfs_parked *pk = data;
+
+	/* false: it is running already and will answer itself */
+	if (md_parked_cancel(mdfs.eng, &pk->p)) {
+		fuse_reply_err(req, EINTR);
+		free(pk);
+	}
+}
+
+void mdfs_break(struct mdfs_parked *pk, struct mdfs_inode *inode,
+		bool nonblock)
+{
+	fuse_req_t req = pk->req;
+	struct md_dispose d;
+	int ret;
+
+	md_dispose_init(&d);
+	if (__atomic_load_n(&mdfs.stopping, __ATOMIC_RELAXED)) {
+		/* shutting down: breaks ended as timeouts, nobody waits */
+		__atomic_add_fetch(&inode->lf.inflight, 1, __ATOMIC_SEQ_CST);
+		pk->p.lf = &inode->lf;
+		pk->uring = false;
+		mdfs_parked_run(pk);
+		return;
+	}
+	if (pk->uring)
+		uring_link(pk);
+	else
+		fuse_req_interrupt_func(req, interrupted, pk);
+
+	ret = md_break(mdfs.eng, &inode->lf, &pk->p, nonblock, &d);
+	if (ret == 0) {
+		mdfs_parked_run(pk);
+	} else if (ret < 0) {
+		if (pk->uring) {
+			pthread_mutex_lock(&uring_lock);
+			uring_unlink(pk);
+			pthread_mutex_unlock(&uring_lock);
+		} else {
+			fuse_req_interrupt_func(req, NULL, NULL);
+		}
+		/* -EWOULDBLOCK (O_NONBLOCK) or -ETXTBSY (exclusive lease) */
+		fuse_reply_err(req, -ret);
+		free(pk);
+	}
+	/* ret == 1: parked; an interrupt that came before parking is seen
+	 * by the callback (it runs at once if the request was interrupted) */
+	mdfs_dispose_run(&d);
+}
+
+void mdfs_uring_interrupts(void)
+{
+	struct mdfs_parked *pk, *next;
+
+	pthread_mutex_lock(&uring_lock);
+	for (pk = uring_parked; pk; pk = next) {
+		next = pk->u_next;
+		if (md_proc_pending(pk->tid) != 1)
+			continue;
+		if (!md_parked_cancel(mdfs.eng, &pk->p))
+			continue;
+		uring_unlink(pk);
+		fuse_reply_err(pk->req, EINTR);
+		free(pk);
+	}
+	pthread_mutex_unlock(&uring_lock);
+}

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The lease engine's embedding: one thread waits on an epoll set of the
+ * break timer (timerfd), every holder's pidfd (exit noticed at once) and
+ * a signalfd for SIGTERM/SIGINT/SIGHUP; it carries out what the engine
+ * decides. Dispose lists from worker threads are carried out there too.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mdfs.h"
+#include "proc.h"
+
+#define TAG_TIMER (1ULL << 62)
+#define TAG_SIGNAL (2ULL << 62)
+
+extern unsigned int mdfs_uring_parked;
+
+static int epfd = -1, timerfd = -1, sigfd = -1;
+static pthread_t engine_thread, loop_thread;
+static bool engine_running;
+
+static uint64_t mono_ms(void *ctx)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void arm(void *ctx, uint64_t deadline_ms)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = (time_t)(deadline_ms / 1000);
+	its.it_value.tv_nsec = (long)(deadline_ms % 1000) * 1000000;
+	/* an all-zero value disarms; a past deadline fires at once */
+	if (timerfd_settime(timerfd, TFD_TIMER_ABSTIME, &its, NULL))
+		md_err("timerfd_settime: %m\n");
+}
+
+static int watch(void *ctx, pid_t pid)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0) {
+		md_err("pidfd_open(%d): %m: its exit will go unnoticed\n", pid);
+		return -1;
+	}
+	ev.data.u64 = (uint64_t)(uint32_t)pid;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		md_err("epoll_ctl(pidfd %d): %m\n", pid);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void unwatch(void *ctx, int fd)
+{
+	/* closing removes it from the epoll set */
+	close(fd);
+}
+
+static int census(void *ctx, pid_t pid, const struct md_lfile *lf)
+{
+	uint64_t dev = __atomic_load_n(&mdfs.map_dev, __ATOMIC_RELAXED);
+
+	if (!dev && !md_mount_dev(mdfs.mountpoint, &dev))
+		__atomic_store_n(&mdfs.map_dev, dev, __ATOMIC_RELAXED);
+	return md_census_maps(pid, dev, lf->dev, lf->ino);
+}
+
+static const struct md_engine_ops engine_ops = {
+	.now_ms = mono_ms,
+	.arm = arm,
+	.watch = watch,
+	.unwatch = unwatch,
+	.maps = census,
+};
+
+/* Queue @sig to the thread that took the lease, else to its process. */
+static void queue_signal(const struct md_event *ev)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	si.si_signo = ev->signo;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_int = (int)ev->id;
+	if (!syscall(SYS_rt_tgsigqueueinfo, ev->pid, ev->tid, ev->signo, &si))
+		return;
+	if (errno == ESRCH &&
+	    !syscall(SYS_rt_sigqueueinfo, ev->pid, ev->signo, &si))
+		return;
+	md_dbg("lease %u: signal %d to pid %d: %m\n", ev->id, ev->signo,
+	       ev->pid);
+}
+
+void mdfs_dispose_run(struct md_dispose *d)
+{
+	struct md_parked *p, *next;
+
+	for (size_t i = 0; i < d->n; i++) {
+		struct md_event *ev = &d->ev[i];
+
+		switch (ev->type) {
+		case MD_EV_BREAK:
+			md_dbg("lease %u of pid %d: break started\n", ev->id,
+			       ev->pid);
+			if (ev->poll) {
+				fuse_lowlevel_notify_poll(ev->poll);
+				fuse_pollhandle_destroy(ev->poll);
+			}
+			if (ev->signo)
+				queue_signal(ev);
+			break;
+		case MD_EV_REVOKE:
+			md_warn("revoked lease %u of pid %d (%s): break time "
+				"over%s\n", ev->id, ev->pid, ev->comm,
+				ev->signo == SIGKILL ? ", killed" :
+				ev->signo == SIGBUS ? ", sent SIGBUS" : "");
+			if (ev->signo)
+				kill(ev->pid, ev->signo);
+			break;
+		case MD_EV_POLL_PUT:
+			fuse_pollhandle_destroy(ev->poll);
+			break;
+		}
+	}
+	if (d->oom)
+		md_err("out of memory: lease events lost\n");
+	for (p = d->run; p; p = next) {
+		next = p->next;
+		mdfs_parked_run((struct mdfs_parked *)p);
+	}
+	md_dispose_fini(d);
+}
+
+static void stop_everything(void)
+{
+	struct md_dispose d;
+
+	md_info("signal: ending breaks, answering parked requests, "
+		"unmounting\n");
+	__atomic_store_n(&mdfs.stopping, true, __ATOMIC_SEQ_CST);
+	md_dispose_init(&d);
+	md_engine_shutdown(mdfs.eng, &d);
+	mdfs_dispose_run(&d);
+	fuse_session_exit(mdfs.se);
+	/* a single-threaded loop sits in read(): EINTR makes it look */
+	pthread_kill(loop_thread, SIGUSR2);
+}
+
+static void wake(int sig)
+{
+}
+
+static void *engine_main(void *arg)
+{
+	struct epoll_event evs[16];
+	struct md_dispose d;
+
+	for (;;) {
+		int timeout = __atomic_load_n(&mdfs_uring_parked,
+					      __ATOMIC_RELAXED) ? 10 : 1000;
+		int n = epoll_wait(epfd, evs, 16, timeout);
+		bool stop = false;
+
+		md_dispose_init(&d);
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+
+			if (tag == TAG_TIMER) {
+				uint64_t ticks;
+
+				if (read(timerfd, &ticks, sizeof(ticks)) < 0 &&
+				    errno != EAGAIN)
+					md_err("timerfd: %m\n");
+				md_engine_expire(mdfs.eng, &d);
+			} else if (tag == TAG_SIGNAL) {
+				struct signalfd_siginfo si;
+
+				if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+					stop = si.ssi_signo != 0;
+			} else {
+				md_holder_exited(mdfs.eng, (pid_t)tag, &d);
+			}
+		}
+		mdfs_dispose_run(&d);
+		if (__atomic_load_n(&mdfs_uring_parked, __ATOMIC_RELAXED))
+			mdfs_uring_interrupts();
+		mdfs_orphans_sweep();
+		if (stop) {
+			stop_everything();
+			return NULL;
+		}
+	}
+}
+
+int mdfs_lease_init(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t set;
+
+	mdfs.eng = md_engine_new(&engine_ops, NULL, mdfs.cfg.lease_break_ms,
+				 mdfs.cfg.revoke);
+	if (!mdfs.eng)
+		return -ENOMEM;
+	/* signals are read, not caught: every thread blocks them */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	signal(SIGPIPE, SIG_IGN);
+	/* no SA_RESTART: the interrupted read() returns */
+	if (sigaction(SIGUSR2, &(struct sigaction){ .sa_handler = wake }, NULL))
+		return -errno;
+	loop_thread = pthread_self();
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (epfd < 0 || timerfd < 0 || sigfd < 0)
+		return -errno;
+	ev.data.u64 = TAG_TIMER;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, timerfd, &ev))
+		return -errno;
+	ev.data.u64 = TAG_SIGNAL;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev))
+		return -errno;
+	return 0;
+}
+
+int mdfs_lease_start(void)
+{
+	int err = pthread_create(&engine_thread, NULL, engine_main, NULL);
+
+	if (err)
+		return -err;
+	engine_running = true;
+	return 0;
+}
+
+void mdfs_lease_stop(void)
+{
+	struct md_dispose d;
+
+	if (engine_running) {
+		/* the loop may have ended some other way: stop the thread */
+		if (!__atomic_load_n(&mdfs.stopping, __ATOMIC_SEQ_CST))
+			pthread_kill(engine_thread, SIGTERM);
+		pthread_join(engine_thread, NULL);
+		engine_running = false;
+	}
+	if (mdfs.eng) {
+		md_dispose_init(&d);
+		md_engine_shutdown(mdfs.eng, &d);
+		mdfs_dispose_run(&d);
+		md_engine_free(mdfs.eng);
+		mdfs.eng = NULL;
+	}
+	if (sigfd >= 0)
+		close(sigfd);
+	if (timerfd >= 0)
+		close(timerfd);
+	if (epfd >= 0)
+		close(epfd);
+	sigfd = timerfd = epfd = -1;
+}

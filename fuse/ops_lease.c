@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The lease ioctls (SPEC 4.1, 4.4) and poll (SPEC 4.3.1). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "eligible.h"
+#include "log.h"
+#include "mapdirect.h"
+#include "mdfs.h"
+#include "proc.h"
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i])
+			return false;
+	return true;
+}
+
+/* The kernel's own signals: 1..SIGRTMAX (glibc's SIGRTMAX hides two). */
+#define MD_SIG_MAX 64
+
+static int fill_holes(struct mdfs_inode *inode)
+{
+	char procfd[MDFS_PROCFD_LEN];
+	int fd, err;
+
+	mdfs_procfd(inode->fd, procfd);
+	fd = open(procfd, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = md_allocate(fd);
+	close(fd);
+	return err;
+}
+
+static int do_lease(fuse_req_t req, struct mdfs_file *f,
+		    struct mapdirect_lease *arg)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct md_lease_req rq = { 0 };
+	char reason[96], comm[16];
+	struct md_dispose d;
+	struct stat st;
+	uint32_t id;
+	int ret;
+
+	if (arg->size != sizeof(*arg) || arg->reserved0 ||
+	    !all_zero(arg->reserved, sizeof(arg->reserved)) ||
+	    (arg->flags & ~MAPDIRECT_LEASE_FLAGS) || arg->signal > MD_SIG_MAX)
+		return -EINVAL;
+	if (fstat(f->fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	/* SPEC 4.1: the owner, or CAP_LEASE */
+	if (st.st_uid != ctx->uid && !md_caps_has(ctx->pid, CAP_LEASE))
+		return -EACCES;
+	rq.pid = md_proc_tgid(ctx->pid);
+	if (rq.pid < 0)
+		return rq.pid;
+	if (arg->flags & MAPDIRECT_LEASE_ALLOCATE) {
+		ret = fill_holes(f->inode);
+		if (ret)
+			return ret;
+	}
+	ret = md_eligible(f->fd, mdfs.cfg.dax == MD_ON, reason, sizeof(reason));
+	if (ret < 0)
+		return ret;
+	if (ret == 0) {
+		md_dbg("lease refused to pid %d: %s\n", rq.pid, reason);
+		return -EPERM;
+	}
+	md_proc_comm(rq.pid, comm);
+	rq.owner = &f->lo;
+	rq.tid = ctx->pid;
+	rq.signo = (int)arg->signal;
+	rq.flags = arg->flags;
+	rq.comm = comm;
+	md_dispose_init(&d);
+	ret = md_lease_take(mdfs.eng, &f->inode->lf, &rq, &d, &id);
+	mdfs_dispose_run(&d);
+	if (ret)
+		return ret;
+	arg->lease_id = id;
+	return 0;
+}
+
+static int do_unlease(struct mdfs_file *f, const struct mapdirect_unlease *arg)
+{
+	struct md_dispose d;
+	int ret;
+
+	if (arg->size != sizeof(*arg) || arg->flags ||
+	    arg->lease_id > UINT32_MAX ||
+	    !all_zero(arg->reserved, sizeof(arg->reserved)))
+		return -EINVAL;
+	md_dispose_init(&d);
+	ret = md_lease_unlease(mdfs.eng, &f->inode->lf, &f->lo,
+			       (uint32_t)arg->lease_id, &d);
+	mdfs_dispose_run(&d);
+	return ret;
+}
+
+static int do_getlease(fuse_req_t req, struct mdfs_inode *inode,
+		       struct mapdirect_lease_info *arg)
+{
+	static const uint32_t states[] = {
+		[MD_STATE_NONE] = MAPDIRECT_STATE_NONE,
+		[MD_STATE_HELD] = MAPDIRECT_STATE_HELD,
+		[MD_STATE_BREAKING] = MAPDIRECT_STATE_BREAKING,
+	};
+	pid_t pid = md_proc_tgid(fuse_req_ctx(req)->pid);
+	uint32_t holders, id, flags;
+	uint64_t left;
+	enum md_state state;
+
+	if (arg->size != sizeof(*arg) || arg->flags || arg->reserved0 ||
+	    !all_zero(arg->reserved, sizeof(arg->reserved)))
+		return -EINVAL;
+	state = md_lease_state(mdfs.eng, &inode->lf, pid, &holders, &id,
+			       &flags, &left);
+	arg->state = states[state];
+	arg->holders = holders;
+	arg->lease_id = id;
+	arg->lease_flags = flags;
+	arg->ms_left = left;
+	return 0;
+}
+
+void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+		struct fuse_file_info *fi, unsigned int flags,
+		const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	union {
+		struct mapdirect_lease lease;
+		struct mapdirect_unlease unlease;
+		struct mapdirect_lease_info info;
+	} u;
+	size_t size = _IOC_SIZE(cmd);
+	int ret;
+
+	if (cmd != MAPDIRECT_IOC_LEASE && cmd != MAPDIRECT_IOC_UNLEASE &&
+	    cmd != MAPDIRECT_IOC_GETLEASE) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	/* the kernel copies what the command's encoding says; be sure */
+	if (in_bufsz != size || (cmd != MAPDIRECT_IOC_UNLEASE &&
+				 out_bufsz != size) || !fi) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	memcpy(&u, in_buf, size);
+	switch (cmd) {
+	case MAPDIRECT_IOC_LEASE:
+		ret = do_lease(req, mdfs_file(fi), &u.lease);
+		break;
+	case MAPDIRECT_IOC_UNLEASE:
+		ret = do_unlease(mdfs_file(fi), &u.unlease);
+		break;
+	default:
+		ret = do_getlease(req, mdfs_inode(ino), &u.info);
+		break;
+	}
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else if (cmd == MAPDIRECT_IOC_UNLEASE)
+		fuse_reply_ioctl(req, 0, NULL, 0);
+	else
+		fuse_reply_ioctl(req, 0, &u, size);
+}
+
+void mdfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	       struct fuse_pollhandle *ph)
+{
+	unsigned int revents = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+	bool breaking;
+	void *drop;
+
+	drop = md_lease_poll(mdfs.eng, &mdfs_file(fi)->lo, ph, &breaking);
+	if (drop)
+		fuse_pollhandle_destroy(drop);
+	if (breaking)
+		revents |= POLLPRI;
+	fuse_reply_poll(req, revents);
+}
