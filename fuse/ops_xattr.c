@@ -6,10 +6,187 @@
  * 6.18; the *xattrat calls refuse O_PATH fds with EBADF).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "dax.h"
+#include "device.h"
+#include "eligible.h"
 #include "mdfs.h"
+#include "render.h"
+
+/*
+ * SPEC 4.4: user.mapdirect.* is ours. Read by name, never listed, never
+ * set or removed, whatever the backing file carries under that prefix.
+ */
+#define VPREFIX "user.mapdirect."
+
+static bool is_virtual(const char *name)
+{
+	return !strncmp(name, VPREFIX, sizeof(VPREFIX) - 1);
+}
+
+static uint64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct listing {
+	struct md_buf *b;
+	uint64_t now, real;
+	bool paths;
+};
+
+/* The path of a leased inode relative to the mount, from its fd's link. */
+static void rel_path(struct md_lfile *lf, char *out, size_t len)
+{
+	struct mdfs_inode *inode = (struct mdfs_inode *)
+		((char *)lf - offsetof(struct mdfs_inode, lf));
+	char procfd[MDFS_PROCFD_LEN], abs[PATH_MAX];
+	size_t blen = strlen(mdfs.backing);
+	ssize_t n;
+
+	mdfs_procfd(inode->fd, procfd);
+	n = readlink(procfd, abs, sizeof(abs) - 1);
+	if (n < 0) {
+		snprintf(out, len, "?");
+		return;
+	}
+	abs[n] = '\0';
+	if (!strncmp(abs, mdfs.backing, blen) && abs[blen] == '/')
+		snprintf(out, len, "%s", abs + blen + 1);
+	else
+		snprintf(out, len, "%s", abs);
+	/* one lease, one line: no newline may come from a name */
+	for (char *c = out; *c; c++)
+		if (*c == '\n' || *c == ' ')
+			*c = '?';
+}
+
+static void list_one(void *arg, struct md_lfile *lf,
+		     const struct md_lease_view *v)
+{
+	struct listing *l = arg;
+	char path[PATH_MAX];
+
+	if (l->paths)
+		rel_path(lf, path, sizeof(path));
+	md_render_lease(l->b, v, l->paths ? path : NULL, l->now, l->real);
+}
+
+static void render_config(struct md_buf *b)
+{
+	char cfg[512];
+
+	if (md_config_render(&mdfs.cfg, cfg, sizeof(cfg)) > 0)
+		md_buf_printf(b, "%s", cfg);
+	md_buf_printf(b, "transport=%s\npassthrough_active=%d\nbacking=%s\n",
+		      mdfs.io_uring ? "io_uring" : "/dev/fuse",
+		      mdfs.passthrough, mdfs.backing);
+}
+
+static void render_device(struct md_buf *b)
+{
+	struct md_pmem_ns ns;
+	int ret = md_pmem_for_dev(mdfs.root.dev, &ns);
+
+	if (ret == 1)
+		md_buf_printf(b, "bus=%s region=%s namespace=%s mode=%s "
+			      "blockdev=%s size=%llu\n", ns.bus, ns.region, ns.ns,
+			      ns.mode, ns.blockdev, (unsigned long long)ns.size);
+	else
+		md_buf_printf(b, "none\n");
+}
+
+static int render_eligible(struct mdfs_inode *inode, struct md_buf *b)
+{
+	char procfd[MDFS_PROCFD_LEN], reason[96];
+	int fd, ret;
+
+	mdfs_procfd(inode->fd, procfd);
+	fd = open(procfd, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	ret = md_eligible(fd, mdfs.cfg.dax == MD_ON, reason, sizeof(reason));
+	close(fd);
+	if (ret < 0)
+		return ret;
+	md_buf_printf(b, ret ? "yes\n" : "no: %s\n", reason);
+	return 0;
+}
+
+/* Build the value of virtual xattr @name of @inode; -ENODATA if none. */
+static int virtual_value(struct mdfs_inode *inode, const char *name,
+			 struct md_buf *b)
+{
+	const char *what = name + sizeof(VPREFIX) - 1;
+	struct listing l = { .b = b };
+	bool root = inode == &mdfs.root;
+	uint32_t holders, id, flags;
+	struct md_stats st;
+	uint64_t left;
+	int dax;
+
+	l.now = clock_ms(CLOCK_MONOTONIC);
+	l.real = clock_ms(CLOCK_REALTIME);
+	if (root && !strcmp(what, "leases")) {
+		l.paths = true;
+		md_lease_list(mdfs.eng, NULL, list_one, &l);
+	} else if (root && !strcmp(what, "stats")) {
+		md_engine_stats(mdfs.eng, &st);
+		md_render_stats(b, &st);
+	} else if (root && !strcmp(what, "config")) {
+		render_config(b);
+	} else if (root && !strcmp(what, "device")) {
+		render_device(b);
+	} else if (root || inode->type != S_IFREG) {
+		return -ENODATA;
+	} else if (!strcmp(what, "state")) {
+		md_buf_printf(b, "%s\n", md_state_name(md_lease_state(
+			mdfs.eng, &inode->lf, 0, &holders, &id, &flags, &left)));
+	} else if (!strcmp(what, "leases")) {
+		md_lease_list(mdfs.eng, &inode->lf, list_one, &l);
+	} else if (!strcmp(what, "eligible")) {
+		return render_eligible(inode, b);
+	} else if (!strcmp(what, "dax")) {
+		dax = md_dax_fd(inode->fd);
+		if (dax < 0)
+			return dax;
+		md_buf_printf(b, "%d\n", dax);
+	} else {
+		return -ENODATA;
+	}
+	return b->oom ? -ENOMEM : 0;
+}
+
+static void reply_virtual(fuse_req_t req, struct mdfs_inode *inode,
+			  const char *name, size_t size)
+{
+	struct md_buf b;
+	int err;
+
+	md_buf_init(&b);
+	err = virtual_value(inode, name, &b);
+	if (err)
+		fuse_reply_err(req, -err);
+	else if (size == 0)
+		fuse_reply_xattr(req, b.len);
+	else if (size < b.len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, b.p ? b.p : "", b.len);
+	md_buf_free(&b);
+}
 
 /* One call, four shapes: get, list, set, remove. */
 enum xop { X_GET, X_LIST, X_SET, X_REMOVE };
@@ -56,12 +233,55 @@ static void read_xattrs(fuse_req_t req, fuse_ino_t ino, enum xop op,
 void mdfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		   size_t size)
 {
-	read_xattrs(req, ino, X_GET, name, size);
+	if (is_virtual(name))
+		reply_virtual(req, mdfs_inode(ino), name, size);
+	else
+		read_xattrs(req, ino, X_GET, name, size);
 }
 
+/* The backing's list without user.mapdirect.* names. */
 void mdfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	read_xattrs(req, ino, X_LIST, NULL, size);
+	struct mdfs_inode *inode = mdfs_inode(ino);
+	char *list = NULL, *grown, *in, *out;
+	ssize_t n = 0;
+
+	for (;;) {
+		n = xattr_call(inode, X_LIST, NULL, NULL, 0, 0);
+		if (n <= 0)
+			break;
+		grown = realloc(list, (size_t)n);
+		if (!grown) {
+			free(list);
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		list = grown;
+		n = xattr_call(inode, X_LIST, NULL, list, (size_t)n, 0);
+		if (n >= 0 || errno != ERANGE)
+			break;	/* ERANGE: it grew meanwhile, again */
+	}
+	if (n < 0) {
+		fuse_reply_err(req, errno);
+		free(list);
+		return;
+	}
+	for (in = out = list; in < list + n; in += strlen(in) + 1) {
+		size_t len = strlen(in) + 1;
+
+		if (is_virtual(in))
+			continue;
+		memmove(out, in, len);
+		out += len;
+	}
+	n = out - list;
+	if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else if (size < (size_t)n)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, list ? list : "", (size_t)n);
+	free(list);
 }
 
 /* set or remove, as the caller */
@@ -85,10 +305,18 @@ static void change_xattr(fuse_req_t req, fuse_ino_t ino, enum xop op,
 void mdfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		   const char *value, size_t size, int flags)
 {
+	if (is_virtual(name)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	change_xattr(req, ino, X_SET, name, value, size, flags);
 }
 
 void mdfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	if (is_virtual(name)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	change_xattr(req, ino, X_REMOVE, name, NULL, 0, 0);
 }
