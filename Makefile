@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 export PKG_CONFIG_PATH := $(CURDIR)/.deps/libfuse/lib/pkgconfig
 
-.PHONY: all deps build test test-asan demo install uninstall clean uring
+.PHONY: all deps build test test-asan demo install uninstall clean uring fuzz
 
 all: build
 
@@ -30,6 +30,11 @@ test-asan: deps uring
 	@ninja -C $(ASAN_BUILD)
 	@bash scripts/run-tests.sh $(ASAN_BUILD)
 
+# libFuzzer on core/'s option and ioctl parsers; FUZZ_SECONDS=N to run longer
+FUZZ_SECONDS ?= 30
+fuzz: build
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
 demo: build uring
 	@bash scripts/demo.sh $(BUILD)
 
@@ -42,4 +47,4 @@ uninstall:
 	@rm -f /sbin/mount.fuse.mapdirectfs
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -8,25 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "caps.h"
 #include "eligible.h"
 #include "log.h"
 #include "mapdirect.h"
 #include "mdfs.h"
 #include "proc.h"
-
-static bool all_zero(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (c[i])
-			return false;
-	return true;
-}
-
-/* The kernel's own signals: 1..SIGRTMAX (glibc's SIGRTMAX hides two). */
-#define MD_SIG_MAX 64
 
 static int fill_holes(struct mdfs_inode *inode)
 {
@@ -53,10 +41,6 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	uint32_t id;
 	int ret;
 
-	if (arg->size != sizeof(*arg) || arg->reserved0 ||
-	    !all_zero(arg->reserved, sizeof(arg->reserved)) ||
-	    (arg->flags & ~MAPDIRECT_LEASE_FLAGS) || arg->signal > MD_SIG_MAX)
-		return -EINVAL;
 	if (fstat(f->fd, &st))
 		return -errno;
 	if (!S_ISREG(st.st_mode))
@@ -99,10 +83,6 @@ static int do_unlease(struct mdfs_file *f, const struct mapdirect_unlease *arg)
 	struct md_dispose d;
 	int ret;
 
-	if (arg->size != sizeof(*arg) || arg->flags ||
-	    arg->lease_id > UINT32_MAX ||
-	    !all_zero(arg->reserved, sizeof(arg->reserved)))
-		return -EINVAL;
 	md_dispose_init(&d);
 	ret = md_lease_unlease(mdfs.eng, &f->inode->lf, &f->lo,
 			       (uint32_t)arg->lease_id, &d);
@@ -123,9 +103,6 @@ static int do_getlease(fuse_req_t req, struct mdfs_inode *inode,
 	uint64_t left;
 	enum md_state state;
 
-	if (arg->size != sizeof(*arg) || arg->flags || arg->reserved0 ||
-	    !all_zero(arg->reserved, sizeof(arg->reserved)))
-		return -EINVAL;
 	state = md_lease_state(mdfs.eng, &inode->lf, pid, &holders, &id,
 			       &flags, &left);
 	arg->state = states[state];
@@ -140,26 +117,18 @@ void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		struct fuse_file_info *fi, unsigned int flags,
 		const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
-	union {
-		struct mapdirect_lease lease;
-		struct mapdirect_unlease unlease;
-		struct mapdirect_lease_info info;
-	} u;
+	union md_abi_arg u;
 	size_t size = _IOC_SIZE(cmd);
 	int ret;
 
-	if (cmd != MAPDIRECT_IOC_LEASE && cmd != MAPDIRECT_IOC_UNLEASE &&
-	    cmd != MAPDIRECT_IOC_GETLEASE) {
-		fuse_reply_err(req, ENOTTY);
+	/* restricted ioctls: the kernel copied what the encoding says */
+	ret = md_abi_decode(cmd, in_buf, in_bufsz, &u);
+	if (!ret && !fi)
+		ret = -EINVAL;
+	if (ret) {
+		fuse_reply_err(req, -ret);
 		return;
 	}
-	/* the kernel copies what the command's encoding says; be sure */
-	if (in_bufsz != size || (cmd != MAPDIRECT_IOC_UNLEASE &&
-				 out_bufsz != size) || !fi) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	memcpy(&u, in_buf, size);
 	switch (cmd) {
 	case MAPDIRECT_IOC_LEASE:
 		ret = do_lease(req, mdfs_file(fi), &u.lease);
