@@ -378,6 +378,10 @@ static void mdfs_init(void *userdata, struct fuse_conn_info *conn)
 	/* mediated mode still lets MAP_SHARED work on direct-io files */
 	fuse_set_feature_flag(conn, FUSE_CAP_DIRECT_IO_ALLOW_MMAP);
 	fuse_set_feature_flag(conn, FUSE_CAP_ATOMIC_O_TRUNC);
+	/* the daemon clears suid/sgid/caps where the kernel says so (privs.c
+	 * and FUSE_SET_ATTR_KILL_SUID); in exchange passthrough writes do
+	 * not ask for security.capability each time (FUSE-NOTES) */
+	fuse_set_feature_flag(conn, FUSE_CAP_HANDLE_KILLPRIV_V2);
 	fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_WRITE);
 	fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_MOVE);
 	fuse_unset_feature_flag(conn, FUSE_CAP_WRITEBACK_CACHE);

@@ -163,6 +163,7 @@ void mdfs_creds_leave(void);
 /* privs.c: suid/sgid/fcaps on mediated writes */
 void mdfs_privs_refresh(struct mdfs_inode *inode, int fd);
 void mdfs_privs_kill(fuse_req_t req, struct mdfs_file *f);
+void mdfs_privs_clear(struct mdfs_inode *inode);
 
 /* "/proc/self/fd/N" of an fd: re-open and *xattr without following links */
 #define MDFS_PROCFD_LEN 32

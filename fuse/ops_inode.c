@@ -144,6 +144,10 @@ int mdfs_do_setattr(struct mdfs_inode *inode, struct stat *attr, int valid,
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))
 		err = set_times(inode, fd, procfd, attr, valid);
+	/* FATTR_KILL_SUIDGID (HANDLE_KILLPRIV_V2): the caller lacks
+	 * CAP_FSETID and truncates or chowns; we write with it */
+	if (!err && (valid & FUSE_SET_ATTR_KILL_SUID))
+		mdfs_privs_clear(inode);
 	if (valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
 		mdfs_privs_refresh(inode, fd >= 0 ? fd : inode->fd);
 	if (!err)

@@ -43,22 +43,27 @@ void mdfs_privs_refresh(struct mdfs_inode *inode, int fd)
 	__atomic_store_n(&inode->privs, privs, __ATOMIC_RELAXED);
 }
 
-void mdfs_privs_kill(fuse_req_t req, struct mdfs_file *f)
+void mdfs_privs_clear(struct mdfs_inode *inode)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char procfd[MDFS_PROCFD_LEN];
 	struct stat st;
 	mode_t kill;
 
-	if (md_caps_has(ctx->pid, CAP_FSETID))
+	if (mdfs_stat(inode, &st) || !S_ISREG(st.st_mode))
 		return;
-	if (fstat(f->fd, &st))
-		return;
+	mdfs_procfd(inode->fd, procfd);
 	kill = kill_mask(st.st_mode);
-	if (kill && fchmod(f->fd, st.st_mode & 07777 & ~kill))
+	if (kill && fchmodat(AT_FDCWD, procfd, st.st_mode & 07777 & ~kill, 0))
 		md_err("clearing suid/sgid of inode %llu: %m\n",
 		       (unsigned long long)st.st_ino);
-	if (fremovexattr(f->fd, "security.capability") && errno != ENODATA)
+	if (removexattr(procfd, "security.capability") && errno != ENODATA)
 		md_err("removing security.capability of inode %llu: %m\n",
 		       (unsigned long long)st.st_ino);
-	mdfs_privs_refresh(f->inode, f->fd);
+	mdfs_privs_refresh(inode, inode->fd);
+}
+
+void mdfs_privs_kill(fuse_req_t req, struct mdfs_file *f)
+{
+	if (!md_caps_has(fuse_req_ctx(req)->pid, CAP_FSETID))
+		mdfs_privs_clear(f->inode);
 }
