@@ -123,8 +123,9 @@ void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 
 	/* restricted ioctls: the kernel copied what the encoding says */
 	ret = md_abi_decode(cmd, in_buf, in_bufsz, &u);
-	if (!ret && !fi)
-		ret = -EINVAL;
+	/* leases are on regular files; a dir's fh is no mdfs_file */
+	if (!ret && (!fi || mdfs_inode(ino)->type != S_IFREG))
+		ret = -ENOTTY;
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
