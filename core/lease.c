@@ -23,6 +23,7 @@ struct md_lease {
 	int signo;
 	bool breaking;
 	uint64_t since_ms;
+	uint64_t since_real_ms;
 	uint64_t deadline_ms;	/* while breaking; never 0 then */
 	struct md_owner *owner;	/* NULL once the open file is closed */
 	void *poll;		/* the owner's poll handle, to notify */
@@ -564,11 +565,16 @@ int md_lease_take(struct md_engine *eng, struct md_lfile *lf,
 	l->tid = rq->tid;
 	l->signo = rq->signo;
 	l->since_ms = now_ms(eng);
+	l->since_real_ms = rq->since_real_ms;
 	l->owner = rq->owner;
 	l->lf = lf;
 	l->holder = h;
 	if (rq->comm)
 		strncpy(l->comm, rq->comm, sizeof(l->comm) - 1);
+	/* one lease, one line of "key=value" words: no blanks in a value */
+	for (char *c = l->comm; *c; c++)
+		if (*c == ' ' || *c == '\n' || *c == '\t' || *c == '=')
+			*c = '_';
 	l->f_next = lf->leases;
 	if (lf->leases)
 		lf->leases->f_prev = l;
@@ -714,6 +720,7 @@ static void view_of(struct md_engine *eng, const struct md_lease *l,
 	v->breaking = l->breaking;
 	v->has_file = l->owner != NULL;
 	v->since_ms = l->since_ms;
+	v->since_real_ms = l->since_real_ms;
 	v->ms_left = l->breaking && l->deadline_ms > now ?
 			     l->deadline_ms - now : 0;
 	memcpy(v->comm, l->comm, sizeof(v->comm));

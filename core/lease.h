@@ -121,6 +121,7 @@ struct md_lease_req {
 	int signo;
 	uint32_t flags;		/* MAPDIRECT_LEASE_* */
 	const char *comm;
+	uint64_t since_real_ms;	/* wall clock at the request, for listings */
 };
 
 /* One lease, as listings see it. */
@@ -132,6 +133,7 @@ struct md_lease_view {
 	bool breaking;
 	bool has_file;		/* still has its open file (else: mapping) */
 	uint64_t since_ms;	/* engine clock at grant */
+	uint64_t since_real_ms;	/* wall clock at grant (from the request) */
 	uint64_t ms_left;	/* while breaking */
 	char comm[16];
 };

@@ -68,9 +68,9 @@ const char *md_state_name(enum md_state s)
 }
 
 void md_render_lease(struct md_buf *b, const struct md_lease_view *v,
-		     const char *path, uint64_t now_ms, uint64_t real_ms)
+		     const char *path)
 {
-	uint64_t since = real_ms - (now_ms - v->since_ms);
+	uint64_t since = v->since_real_ms;
 	time_t secs = (time_t)(since / 1000);
 	char when[32];
 	struct tm tm;

@@ -29,13 +29,13 @@ const char *md_state_name(enum md_state s);
 /**
  * md_render_lease - one line of user.mapdirect.leases
  * @path: relative path in the mount, or NULL (a file's own listing)
- * @now_ms: engine clock now; @real_ms: wall clock now (ms since the epoch)
+ * The wall-clock time of the grant is the lease's since_real_ms.
  *
  * "id=3 pid=42 comm=app since=2026-11-26T08:00:00.123Z signal=10
  *  state=held flags=allocate[ path=dir/file]\n" (one line)
  */
 void md_render_lease(struct md_buf *b, const struct md_lease_view *v,
-		     const char *path, uint64_t now_ms, uint64_t real_ms);
+		     const char *path);
 
 /* md_render_stats - user.mapdirect.stats, key=value lines */
 void md_render_stats(struct md_buf *b, const struct md_stats *st);

@@ -133,8 +133,12 @@ void mdfs_dispose_run(struct md_dispose *d)
 				"over%s\n", ev->id, ev->pid, ev->comm,
 				ev->signo == SIGKILL ? ", killed" :
 				ev->signo == SIGBUS ? ", sent SIGBUS" : "");
-			if (ev->signo)
-				kill(ev->pid, ev->signo);
+			/* SIGBUS queued with the lease id, like the break
+			 * signal: a holder can tell which lease it lost */
+			if (ev->signo == SIGKILL)
+				kill(ev->pid, SIGKILL);
+			else if (ev->signo)
+				queue_signal(ev);
 			break;
 		case MD_EV_POLL_PUT:
 			fuse_pollhandle_destroy(ev->poll);

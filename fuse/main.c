@@ -242,8 +242,9 @@ static int check_backing(const char *arg, int *fdp)
 	mdfs.backing = strdup(real);
 	if (!mdfs.backing)
 		goto close_fd;
+	dax = md_dax_dir_probe(fd);
+	mdfs.dax_active = dax == 1;
 	if (mdfs.cfg.dax == MD_ON) {
-		dax = md_dax_dir_probe(fd);
 		if (dax != 1) {
 			md_err("dax=require: BACKING '%s' is not DAX (%s)\n",
 			       real, dax < 0 ? strerror(-dax) :

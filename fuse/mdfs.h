@@ -68,6 +68,7 @@ struct mdfs {
 	struct fuse_session *se;
 	bool passthrough;	/* decided at init */
 	bool io_uring;		/* asked for at session creation */
+	bool dax_active;	/* a new file in BACKING is DAX (probe) */
 	bool init_failed;
 	int ready_fd;		/* startup pipe to the waiting parent, or -1 */
 	double timeout;		/* entry and attr cache timeout, seconds */

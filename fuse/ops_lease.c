@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "abi.h"
@@ -35,6 +36,7 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct md_lease_req rq = { 0 };
+	struct timespec now;
 	char reason[96], comm[16];
 	struct md_dispose d;
 	struct stat st;
@@ -69,6 +71,9 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	rq.signo = (int)arg->signal;
 	rq.flags = arg->flags;
 	rq.comm = comm;
+	clock_gettime(CLOCK_REALTIME, &now);
+	rq.since_real_ms = (uint64_t)now.tv_sec * 1000 +
+			   (uint64_t)now.tv_nsec / 1000000;
 	md_dispose_init(&d);
 	ret = md_lease_take(mdfs.eng, &f->inode->lf, &rq, &d, &id);
 	mdfs_dispose_run(&d);

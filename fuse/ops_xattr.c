@@ -33,17 +33,8 @@ static bool is_virtual(const char *name)
 	return !strncmp(name, VPREFIX, sizeof(VPREFIX) - 1);
 }
 
-static uint64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 struct listing {
 	struct md_buf *b;
-	uint64_t now, real;
 	bool paths;
 };
 
@@ -81,7 +72,7 @@ static void list_one(void *arg, struct md_lfile *lf,
 
 	if (l->paths)
 		rel_path(lf, path, sizeof(path));
-	md_render_lease(l->b, v, l->paths ? path : NULL, l->now, l->real);
+	md_render_lease(l->b, v, l->paths ? path : NULL);
 }
 
 static void render_config(struct md_buf *b)
@@ -90,9 +81,9 @@ static void render_config(struct md_buf *b)
 
 	if (md_config_render(&mdfs.cfg, cfg, sizeof(cfg)) > 0)
 		md_buf_printf(b, "%s", cfg);
-	md_buf_printf(b, "transport=%s\npassthrough_active=%d\nbacking=%s\n",
-		      mdfs.io_uring ? "io_uring" : "/dev/fuse",
-		      mdfs.passthrough, mdfs.backing);
+	md_buf_printf(b, "transport=%s\npassthrough_active=%d\ndax_active=%d\n"
+		      "backing=%s\n", mdfs.io_uring ? "io_uring" : "/dev/fuse",
+		      mdfs.passthrough, mdfs.dax_active, mdfs.backing);
 }
 
 static void render_device(struct md_buf *b)
@@ -137,8 +128,6 @@ static int virtual_value(struct mdfs_inode *inode, const char *name,
 	uint64_t left;
 	int dax;
 
-	l.now = clock_ms(CLOCK_MONOTONIC);
-	l.real = clock_ms(CLOCK_REALTIME);
 	if (root && !strcmp(what, "leases")) {
 		l.paths = true;
 		md_lease_list(mdfs.eng, NULL, list_one, &l);
