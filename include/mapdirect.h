@@ -66,4 +66,380 @@ struct mapdirect_lease_info {
 #define MAPDIRECT_IOC_GETLEASE \
 	_IOWR(MAPDIRECT_IOC_MAGIC, 3, struct mapdirect_lease_info)
 
+/*
+ * libmapdirect - the client library (SPEC 5): pkg-config --cflags --libs
+ * mapdirect.
+ *
+ * Every function returns 0, a count, or -errno (a negative errno value);
+ * none reports through errno, whose value after a call is unspecified.
+ * Functions on a file descriptor are thread-safe; a struct mapdirect_ctx
+ * and the objects it hands out belong to one thread at a time.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* -- leases on an open file ------------------------------------------- */
+
+/**
+ * mapdirect_lease - take a layout lease through an open file
+ * @fd: an open file of a regular file on a mapdirectfs mount
+ * @flags: MAPDIRECT_LEASE_ALLOCATE, MAPDIRECT_LEASE_EXCLUSIVE, or 0
+ * @signo: signal queued to the calling thread when a break starts, 0 = none
+ * @lease_id: if not NULL, gets the lease id (never 0)
+ *
+ * One request to the daemon; with MAPDIRECT_LEASE_ALLOCATE it first writes
+ * zeros into every hole, which takes as long as that write. Taking a lease
+ * again through the same open file returns the same id.
+ *
+ * @return 0, or -EBADF (@fd is not open), -EINVAL (unknown @flags, @signo
+ * out of 0..64, not a regular file), -EACCES (not the file's owner and no
+ * CAP_LEASE), -EPERM (the file is not eligible: see mapdirect_status()),
+ * -EAGAIN (a break is in progress, or the file has an exclusive lease, or
+ * an exclusive lease was asked for beside others), -ENOTTY (@fd is not on
+ * a mapdirectfs mount), or another -errno of ioctl(2).
+ */
+int mapdirect_lease(int fd, unsigned int flags, int signo, uint64_t *lease_id);
+
+/**
+ * mapdirect_unlease - end the lease taken through this open file
+ * @fd: the open file (or a dup of it) that took the lease
+ *
+ * Does not block beyond one request to the daemon. Unmap first: a break
+ * waits for the lease, not for the mapping, to end.
+ *
+ * @return 0, or -ENOENT (this open file holds no lease: never taken, or
+ * already ended by revocation), -EBADF, -ENOTTY (not on mapdirectfs).
+ */
+int mapdirect_unlease(int fd);
+
+/**
+ * mapdirect_getlease - the lease state of a file
+ * @fd: any open file of the file (O_RDONLY is enough)
+ * @info: filled in, size included (the caller needs not set anything)
+ *
+ * Does not block beyond one request to the daemon. @info->lease_id is the
+ * calling process's lease on the file, 0 if none; @info->ms_left is the
+ * time left while the file is breaking.
+ *
+ * @return 0, or -EINVAL (@info is NULL), -EBADF, -ENOTTY (not on
+ * mapdirectfs).
+ */
+int mapdirect_getlease(int fd, struct mapdirect_lease_info *info);
+
+/**
+ * mapdirect_state_name - "none", "held" or "breaking"
+ * @state: MAPDIRECT_STATE_*
+ *
+ * @return a static string; "unknown" for other values.
+ */
+const char *mapdirect_state_name(unsigned int state);
+
+/* -- a mapping under a lease ------------------------------------------ */
+
+struct mapdirect_map;
+
+/**
+ * mapdirect_map_file - lease a file and map it shared
+ * @fd: open file of a regular file on a mapdirectfs mount; O_RDWR for
+ *      PROT_WRITE
+ * @len: bytes to map from offset 0, at most the file size; 0 = whole file
+ * @prot: PROT_READ, optionally with PROT_WRITE
+ * @lease_flags: as for mapdirect_lease()
+ * @signo: as for mapdirect_lease()
+ * @out: gets the mapping, NULL on error
+ *
+ * Takes the lease through a duplicate of @fd (the same open file, so the
+ * caller may close @fd at once), then maps [0, @len) MAP_SHARED. Where the
+ * file is DAX and @prot has PROT_WRITE, it asks for MAP_SYNC first
+ * (MAP_SHARED_VALIDATE), and falls back to MAP_SHARED where the kernel
+ * refuses it. Then asks libpmem whether the range is persistent memory
+ * (pmem_is_pmem(), see mapdirect_persist()). One request to the daemon
+ * plus mmap(2); on error the lease is ended again.
+ *
+ * @return 0, or -EINVAL (bad @prot, @len beyond the end of the file, an
+ * empty file with @len 0, @out NULL), -EBADF, -ENOMEM, -EACCES (PROT_WRITE
+ * on an fd not open for writing, or as mapdirect_lease()), and every error
+ * of mapdirect_lease().
+ */
+int mapdirect_map_file(int fd, size_t len, int prot, unsigned int lease_flags,
+		       int signo, struct mapdirect_map **out);
+
+/* mapdirect_map_addr - where the mapping starts */
+void *mapdirect_map_addr(const struct mapdirect_map *map);
+/* mapdirect_map_len - its length in bytes, as mapped */
+size_t mapdirect_map_len(const struct mapdirect_map *map);
+/* mapdirect_map_lease_id - the id of the lease the mapping lives under */
+uint64_t mapdirect_map_lease_id(const struct mapdirect_map *map);
+/*
+ * mapdirect_map_is_pmem - libpmem's pmem_is_pmem() of the whole range:
+ * true only for a MAP_SYNC mapping of real persistent memory, where CPU
+ * cache flushes alone make stores durable
+ */
+bool mapdirect_map_is_pmem(const struct mapdirect_map *map);
+
+/**
+ * mapdirect_persist - make stores to a range of the mapping durable
+ * @map: the mapping
+ * @off: offset of the range in the mapping
+ * @len: its length; 0 does nothing
+ *
+ * Where mapdirect_map_is_pmem(): pmem_persist(), which flushes the CPU
+ * caches and never blocks or fails. Otherwise msync(MS_SYNC) of the pages
+ * that hold the range, which blocks until they are written back.
+ *
+ * @return 0, or -EINVAL (@map NULL, range beyond the mapping), -EIO or
+ * another -errno of msync(2).
+ */
+int mapdirect_persist(struct mapdirect_map *map, size_t off, size_t len);
+
+/**
+ * mapdirect_break_fd - the descriptor to poll for a break
+ * @map: the mapping
+ *
+ * The duplicate of the leased open file: poll(2), epoll(7) or select(2)
+ * report POLLPRI on it once a break of the lease started, and as long as
+ * the file is breaking. A regular file always polls POLLIN and POLLOUT:
+ * ask for POLLPRI alone. Do not close it; mapdirect_unmap() does.
+ *
+ * @return the descriptor, or -EINVAL (@map NULL).
+ */
+int mapdirect_break_fd(const struct mapdirect_map *map);
+
+/**
+ * mapdirect_wait_break - wait until a break of the lease starts
+ * @fd: a leased open file, e.g. mapdirect_break_fd()
+ * @timeout_ms: bound in milliseconds; -1 waits forever, 0 only looks
+ *
+ * Blocks in poll(2) for POLLPRI up to @timeout_ms. A signal that
+ * interrupts the wait is not retried.
+ *
+ * @return 1 (a break started: unmap and unlease within the grace period),
+ * 0 (timeout), or -EINVAL (@timeout_ms below -1), -EBADF, -EINTR.
+ */
+int mapdirect_wait_break(int fd, int timeout_ms);
+
+/**
+ * mapdirect_unmap - unmap, end the lease, free
+ * @map: the mapping, or NULL (nothing happens)
+ *
+ * munmap(2), then the lease ends (the mapping must be gone first: the
+ * break a breaker waits for ends with the lease), then the duplicate fd
+ * is closed and @map freed, whatever the result. One request to the
+ * daemon.
+ *
+ * @return 0, or -ENOENT (the lease had already ended: revoked at the end
+ * of a break it ignored), or another -errno of munmap(2) or
+ * mapdirect_unlease().
+ */
+int mapdirect_unmap(struct mapdirect_map *map);
+
+/* -- inspection ------------------------------------------------------- */
+
+/* What mapdirect_status() reports about one file. */
+struct mapdirect_file_status {
+	unsigned int state;	/* MAPDIRECT_STATE_* */
+	unsigned int holders;	/* leases on the file */
+	uint64_t ms_left;	/* until revocation, while breaking */
+	uint64_t lease_id;	/* the calling process's lease, or 0 */
+	bool eligible;		/* a lease may be taken (SPEC 4.1) */
+	bool dax;		/* the backing file is accessed with DAX */
+	char reason[128];	/* why not ("hole at 0+4096"), or "" */
+};
+
+/**
+ * mapdirect_status - lease state, eligibility and DAX of a file
+ * @path: a regular file on a mapdirectfs mount (symlinks are followed)
+ * @st: filled in
+ *
+ * Opens @path read-only (never a breaker), asks the daemon
+ * (MAPDIRECT_IOC_GETLEASE and the user.mapdirect.eligible and .dax
+ * xattrs); the eligibility check may sync the file's delayed allocation.
+ * Reads /proc/self/mountinfo to tell whether @path is on a mapdirectfs
+ * mount.
+ *
+ * @return 0, or -ENOTTY (@path is not on a mapdirectfs mount), -EISDIR (a
+ * directory), -EINVAL (another non-regular file, or a NULL argument),
+ * -ENOENT, -EACCES, -ENOTCONN (the daemon is gone), -EBADMSG (the daemon's
+ * answer could not be parsed), or another -errno of stat(2), open(2) or
+ * getxattr(2).
+ */
+int mapdirect_status(const char *path, struct mapdirect_file_status *st);
+
+/*
+ * A context holds snapshots, each replaced by its own *_load call: the
+ * leases of a file or mount, the mapdirectfs mounts, the pmem regions (a
+ * load that fails leaves its snapshot empty). Objects handed out by a
+ * snapshot, and their strings, live until the next load of the same kind
+ * or the last unref. Walk a snapshot with *_get_first() and
+ * *_get_next(), which return NULL at its end, or the *_foreach() macro.
+ */
+struct mapdirect_ctx;
+struct mapdirect_lease_entry;
+struct mapdirect_mount;
+struct mapdirect_region;
+struct mapdirect_namespace;
+
+/**
+ * mapdirect_new - a new context, with one reference
+ * @ctx: gets it
+ *
+ * @return 0, or -EINVAL (@ctx NULL), -ENOMEM.
+ */
+int mapdirect_new(struct mapdirect_ctx **ctx);
+/* mapdirect_ref - take a reference; returns @ctx */
+struct mapdirect_ctx *mapdirect_ref(struct mapdirect_ctx *ctx);
+/* mapdirect_unref - drop one; the last frees everything; NULL is ignored */
+void mapdirect_unref(struct mapdirect_ctx *ctx);
+
+/**
+ * mapdirect_leases_load - snapshot the leases of a file or of a mount
+ * @ctx: context
+ * @path: a regular file (its leases), or a directory of a mapdirectfs
+ *        mount (every lease of the mount, each with its path)
+ *
+ * Reads the user.mapdirect.leases xattr of the file or of the mount root,
+ * and /proc/self/mountinfo. Does not block beyond those requests.
+ *
+ * @return the number of leases, or -ENOTTY (not on a mapdirectfs mount),
+ * -EINVAL (NULL argument, or neither a file nor a directory), -ENOENT,
+ * -EACCES, -ENOTCONN, -ENOMEM, -EBADMSG (an unparsable line).
+ */
+int mapdirect_leases_load(struct mapdirect_ctx *ctx, const char *path);
+struct mapdirect_lease_entry *
+mapdirect_lease_get_first(struct mapdirect_ctx *ctx);
+struct mapdirect_lease_entry *
+mapdirect_lease_get_next(struct mapdirect_lease_entry *lease);
+
+#define mapdirect_lease_foreach(ctx, lease)				\
+	for (lease = mapdirect_lease_get_first(ctx); lease != NULL;	\
+	     lease = mapdirect_lease_get_next(lease))
+
+/* the lease id, as MAPDIRECT_IOC_LEASE returned it */
+uint64_t mapdirect_lease_get_id(const struct mapdirect_lease_entry *lease);
+/* the holder process */
+pid_t mapdirect_lease_get_pid(const struct mapdirect_lease_entry *lease);
+/* its command name when it took the lease ("?" if unknown) */
+const char *mapdirect_lease_get_comm(const struct mapdirect_lease_entry *lease);
+/* when the lease was granted: UTC, "2026-11-26T08:00:00.123Z" */
+const char *
+mapdirect_lease_get_since(const struct mapdirect_lease_entry *lease);
+/* the signal of a break, 0 = none */
+int mapdirect_lease_get_signal(const struct mapdirect_lease_entry *lease);
+/* MAPDIRECT_STATE_HELD or MAPDIRECT_STATE_BREAKING */
+unsigned int
+mapdirect_lease_get_state(const struct mapdirect_lease_entry *lease);
+/* ms until revocation while breaking, else 0 */
+uint64_t mapdirect_lease_get_ms_left(const struct mapdirect_lease_entry *lease);
+/* MAPDIRECT_LEASE_* flags the lease was taken with */
+unsigned int
+mapdirect_lease_get_flags(const struct mapdirect_lease_entry *lease);
+/* the open file that took it is still open (else a mapping keeps it) */
+bool mapdirect_lease_get_fd_open(const struct mapdirect_lease_entry *lease);
+/* path relative to the mount root; NULL when a file's leases were loaded */
+const char *mapdirect_lease_get_path(const struct mapdirect_lease_entry *lease);
+
+/**
+ * mapdirect_mounts_load - snapshot the mapdirectfs mounts
+ * @ctx: context
+ *
+ * Reads /proc/self/mountinfo, then the user.mapdirect.config and
+ * user.mapdirect.device xattrs of each mount root (one request to each
+ * daemon; a daemon that does not answer blocks the call). A mount whose
+ * xattrs cannot be read is listed with mapdirect_mount_get_error().
+ *
+ * @return the number of mounts, or -EINVAL, -ENOMEM, or an -errno of
+ * reading /proc/self/mountinfo.
+ */
+int mapdirect_mounts_load(struct mapdirect_ctx *ctx);
+struct mapdirect_mount *mapdirect_mount_get_first(struct mapdirect_ctx *ctx);
+struct mapdirect_mount *
+mapdirect_mount_get_next(struct mapdirect_mount *mount);
+
+#define mapdirect_mount_foreach(ctx, mount)				\
+	for (mount = mapdirect_mount_get_first(ctx); mount != NULL;	\
+	     mount = mapdirect_mount_get_next(mount))
+
+/* the mount point */
+const char *mapdirect_mount_get_path(const struct mapdirect_mount *mount);
+/* BACKING, as the daemon reports it (else the mount's source) */
+const char *mapdirect_mount_get_backing(const struct mapdirect_mount *mount);
+/*
+ * a key of user.mapdirect.config: "lease_break_time", "revoke", "dax",
+ * "io_uring", "passthrough", "mediate", "transport",
+ * "passthrough_active", "backing"; NULL if absent
+ */
+const char *mapdirect_mount_get_config(const struct mapdirect_mount *mount,
+				       const char *key);
+/*
+ * a key of user.mapdirect.device: "bus", "region", "namespace", "mode",
+ * "blockdev", "size"; NULL for every key when BACKING is not on pmem
+ */
+const char *mapdirect_mount_get_device(const struct mapdirect_mount *mount,
+				       const char *key);
+/*
+ * the "dax" mount option of BACKING's own filesystem: "always" (also for
+ * plain "dax"), "inode", "never", or NULL when it has none
+ */
+const char *
+mapdirect_mount_get_backing_dax(const struct mapdirect_mount *mount);
+/* 0, or the -errno that reading the mount's xattrs failed with */
+int mapdirect_mount_get_error(const struct mapdirect_mount *mount);
+
+/**
+ * mapdirect_pmem_load - snapshot the persistent-memory regions (libndctl)
+ * @ctx: context
+ *
+ * Walks every nvdimm bus, region and active namespace in sysfs.
+ *
+ * @return the number of regions (0 on a machine without pmem), or -EINVAL,
+ * -ENOMEM, or the -errno libndctl could not start with.
+ */
+int mapdirect_pmem_load(struct mapdirect_ctx *ctx);
+struct mapdirect_region *
+mapdirect_region_get_first(struct mapdirect_ctx *ctx);
+struct mapdirect_region *
+mapdirect_region_get_next(struct mapdirect_region *region);
+
+#define mapdirect_region_foreach(ctx, region)				\
+	for (region = mapdirect_region_get_first(ctx); region != NULL;	\
+	     region = mapdirect_region_get_next(region))
+
+/* "region0" */
+const char *mapdirect_region_get_name(const struct mapdirect_region *region);
+/* the bus provider, e.g. "ACPI.NFIT" */
+const char *mapdirect_region_get_bus(const struct mapdirect_region *region);
+/* bytes */
+uint64_t mapdirect_region_get_size(const struct mapdirect_region *region);
+/* bytes not yet given to a namespace */
+uint64_t mapdirect_region_get_available(const struct mapdirect_region *region);
+
+struct mapdirect_namespace *
+mapdirect_namespace_get_first(struct mapdirect_region *region);
+struct mapdirect_namespace *
+mapdirect_namespace_get_next(struct mapdirect_namespace *ns);
+
+#define mapdirect_namespace_foreach(region, ns)				\
+	for (ns = mapdirect_namespace_get_first(region); ns != NULL;	\
+	     ns = mapdirect_namespace_get_next(ns))
+
+/* "namespace0.0" */
+const char *mapdirect_namespace_get_name(const struct mapdirect_namespace *ns);
+/* "fsdax", "devdax", "sector", "raw" or "unknown" */
+const char *mapdirect_namespace_get_mode(const struct mapdirect_namespace *ns);
+/* "pmem0", or NULL (devdax) */
+const char *
+mapdirect_namespace_get_blockdev(const struct mapdirect_namespace *ns);
+/* bytes */
+uint64_t mapdirect_namespace_get_size(const struct mapdirect_namespace *ns);
+
+#ifdef __cplusplus
+}
+#endif
+
 #endif /* MAPDIRECT_H */

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -475,6 +476,57 @@ static const char *file_tail(const char *path, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Children of the test (mdfs_fork_as, agents) still to be reaped: the
+ * teardown kills and reaps them, whatever ended the test.
+ */
+#define MAX_CHILDREN 64
+static pid_t children[MAX_CHILDREN];
+
+static void child_add(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++) {
+		if (!children[i]) {
+			children[i] = pid;
+			return;
+		}
+	}
+}
+
+static void child_del(pid_t pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
+/*
+ * SIGKILL every child still listed, then (@reap) reap them. A child
+ * blocked in a request the daemon holds dies only once the daemon answers
+ * or goes: kill before the teardown stops the daemon, reap after it.
+ */
+static void children_end(bool reap)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++) {
+		int fd;
+
+		if (!children[i])
+			continue;
+		if (!reap) {
+			kill(children[i], SIGKILL);
+			continue;
+		}
+		fd = pidfd_open(children[i]);
+		if (fd >= 0) {
+			reap_bounded(children[i], fd, MDFS_WAIT_MS);
+			close(fd);
+		} else {
+			waitpid(children[i], NULL, WNOHANG);
+		}
+		children[i] = 0;
+	}
+}
+
 pid_t mdfs_fork_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
 {
 	pid_t pid;
@@ -492,6 +544,7 @@ pid_t mdfs_fork_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
 		}
 		_exit(fn(arg) & 0xff);
 	}
+	child_add(pid);
 	return pid;
 }
 
@@ -502,6 +555,7 @@ int mdfs_wait_child(pid_t pid)
 	cr_assert_geq(pidfd, 0, "pidfd_open: %s", strerror(errno));
 	st = reap_bounded(pid, pidfd, MDFS_WAIT_MS);
 	close(pidfd);
+	child_del(pid);
 	if (st == -1 || !WIFEXITED(st))
 		return -1;
 	return WEXITSTATUS(st);
@@ -532,6 +586,231 @@ void mdfs_cmd(struct mdfs_fs *fs, const char *const argv[])
 		  "command %s failed (%s):\n%s", argv[0],
 		  describe_status(st, how, sizeof(how)),
 		  file_tail(log, tail, sizeof(tail)));
+}
+
+/* -------------------------------------------------------------------- */
+/* agents                                                                */
+
+/* the buffers hold structs of the tests: align them for any */
+struct agent_req {
+	mdfs_agent_fn fn;
+	_Alignas(16) char buf[MDFS_AGENT_BUF];
+};
+
+struct agent_rep {
+	long ret;
+	int err;
+	_Alignas(16) char buf[MDFS_AGENT_BUF];
+};
+
+/* a pipe write of up to PIPE_BUF bytes is never split */
+_Static_assert(sizeof(struct agent_req) <= PIPE_BUF, "agent request");
+_Static_assert(sizeof(struct agent_rep) <= PIPE_BUF, "agent reply");
+
+static struct mdfs_agent agents[MDFS_MAX_AGENTS];
+static int nagents;
+
+static void agents_forget(void)
+{
+	for (int i = 0; i < nagents; i++) {
+		if (agents[i].pidfd >= 0)
+			close(agents[i].pidfd);
+		close(agents[i].req);
+		close(agents[i].rep);
+	}
+	memset(agents, 0, sizeof(agents));
+	nagents = 0;
+}
+
+/* @return false at end of file or on an error */
+static bool read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static bool write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static __attribute__((noreturn)) void agent_main(int req, int rep)
+{
+	static struct agent_req rq;
+	static struct agent_rep rp;
+	struct rlimit nocore = { 0, 0 };
+	sigset_t none;
+	int sig;
+
+	/* fds 3 and 4 are the pipes; nothing else of the test's is kept */
+	req = fcntl(req, F_DUPFD, 64);
+	rep = fcntl(rep, F_DUPFD, 65);
+	if (req < 0 || rep < 0 || dup2(req, 3) != 3 || dup2(rep, 4) != 4)
+		_exit(MDFS_CHILD_SETUP_FAILED);
+	close_range(5, ~0U, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	setrlimit(RLIMIT_CORE, &nocore);
+	for (;;) {
+		if (!read_full(3, &rq, sizeof(rq)))
+			_exit(0);
+		memcpy(rp.buf, rq.buf, sizeof(rp.buf));
+		errno = 0;
+		rp.ret = rq.fn(rp.buf);
+		rp.err = errno;
+		if (!write_full(4, &rp, sizeof(rp)))
+			_exit(0);
+	}
+}
+
+struct mdfs_agent *mdfs_agent_start(uid_t uid, gid_t gid)
+{
+	struct mdfs_agent *a;
+	int req[2], rep[2];
+	pid_t pid;
+
+	cr_assert_lt(nagents, MDFS_MAX_AGENTS, "too many agents");
+	cr_assert_eq(pipe2(req, O_CLOEXEC), 0, "pipe: %s", strerror(errno));
+	cr_assert_eq(pipe2(rep, O_CLOEXEC), 0, "pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (uid != (uid_t)-1) {
+			if (setgroups(0, NULL) || setgid(gid) || setuid(uid))
+				_exit(MDFS_CHILD_SETUP_FAILED);
+		}
+		agent_main(req[0], rep[1]);
+	}
+	child_add(pid);
+	close(req[0]);
+	close(rep[1]);
+	a = &agents[nagents++];
+	a->pid = pid;
+	a->req = req[1];
+	a->rep = rep[0];
+	a->busy = false;
+	a->reaped = false;
+	a->pidfd = pidfd_open(pid);
+	cr_assert_geq(a->pidfd, 0, "pidfd_open: %s", strerror(errno));
+	return a;
+}
+
+void mdfs_agent_send(struct mdfs_agent *a, mdfs_agent_fn fn, const void *in,
+		     size_t len)
+{
+	static struct agent_req rq;
+
+	cr_assert(!a->busy, "agent %d: a request is still out", a->pid);
+	cr_assert(!a->reaped, "agent %d is gone", a->pid);
+	cr_assert_leq(len, sizeof(rq.buf));
+	memset(&rq, 0, sizeof(rq));
+	rq.fn = fn;
+	memcpy(rq.buf, in, len);
+	cr_assert(write_full(a->req, &rq, sizeof(rq)),
+		  "agent %d: request: %s", a->pid, strerror(errno));
+	a->busy = true;
+}
+
+bool mdfs_agent_replied(struct mdfs_agent *a, int ms)
+{
+	struct pollfd p = { .fd = a->rep, .events = POLLIN };
+	long long end = now_ms() + ms;
+
+	for (;;) {
+		long long left = end - now_ms();
+		int r = poll(&p, 1, left > 0 ? (int)left : 0);
+
+		if (r >= 0 || errno != EINTR)
+			return r > 0;
+	}
+}
+
+const char *mdfs_describe_status(int st, char *buf, size_t len)
+{
+	return describe_status(st, buf, len);
+}
+
+int mdfs_agent_wait_exit(struct mdfs_agent *a, int ms)
+{
+	if (a->reaped)
+		return a->status;
+	if (!pidfd_wait(a->pidfd, ms))
+		return -1;
+	while (waitpid(a->pid, &a->status, 0) < 0 && errno == EINTR)
+		;
+	a->reaped = true;
+	child_del(a->pid);
+	return a->status;
+}
+
+long mdfs_agent_recv(struct mdfs_agent *a, int *err, void *out, size_t len)
+{
+	static struct agent_rep rp;
+	char how[64];
+
+	cr_assert(a->busy, "agent %d: no request out", a->pid);
+	if (!mdfs_agent_replied(a, MDFS_WAIT_MS))
+		cr_assert_fail("agent %d did not answer within %d ms", a->pid,
+			       MDFS_WAIT_MS);
+	if (!read_full(a->rep, &rp, sizeof(rp))) {
+		int st = mdfs_agent_wait_exit(a, MDFS_WAIT_MS);
+
+		cr_assert_fail("agent %d died before answering (%s)", a->pid,
+			       describe_status(st, how, sizeof(how)));
+	}
+	a->busy = false;
+	if (err)
+		*err = rp.err;
+	cr_assert_leq(len, sizeof(rp.buf));
+	if (out)
+		memcpy(out, rp.buf, len);
+	return rp.ret;
+}
+
+long mdfs_agent_call(struct mdfs_agent *a, mdfs_agent_fn fn, void *buf,
+		     size_t len, int *err)
+{
+	mdfs_agent_send(a, fn, buf, len);
+	return mdfs_agent_recv(a, err, buf, len);
+}
+
+void mdfs_agent_kill(struct mdfs_agent *a, int sig)
+{
+	if (!a->reaped)
+		pidfd_signal(a->pidfd, sig);
+}
+
+long long mdfs_now_ms(void)
+{
+	return now_ms();
 }
 
 /* -------------------------------------------------------------------- */
@@ -719,9 +998,12 @@ void mdfs_umount(struct mdfs_fs *fs)
 {
 	int pidfds[1], n = 0;
 
+	children_end(false);
 	if (fs->pid > 0)
 		pidfds[n++] = fs->pidfd;
 	teardown(fs->tmp, pidfds, n);
+	children_end(true);
+	agents_forget();
 	if (fs->pid > 0) {
 		while (waitpid(fs->pid, NULL, 0) < 0 && errno == EINTR)
 			;

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "mapdirect.h"
+
 /* Criterion timeout of one test, in seconds */
 #define MDFS_TEST_TIMEOUT 30.0
 /* bound on every wait of the harness: mount, daemon exit, child exit */
@@ -157,6 +159,224 @@ int mdfs_run_child(int (*fn)(void *), void *arg);
 /* mdfs_run_as() in two halves, to run several children at once */
 pid_t mdfs_fork_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg);
 int mdfs_wait_child(pid_t pid);
+
+/*
+ * Agents: long-lived children that run functions of this test on request,
+ * one at a time, so that a test can drive several processes (lease
+ * holders, breakers) step by step and see which of them is blocked.
+ * An agent is forked from the test process (the same code and addresses),
+ * closes every inherited fd but its two pipes, gets SIGKILL when the test
+ * process dies, and is killed and reaped by the fixture's teardown even
+ * when an assertion ends the test early. Its signal mask is empty and its
+ * dispositions the defaults; it dumps no core.
+ */
+#define MDFS_AGENT_BUF 2048
+#define MDFS_MAX_AGENTS 16
+
+/*
+ * Runs in the agent on a copy of the request's buffer (MDFS_AGENT_BUF
+ * bytes, also the reply's); errno after it returns goes back with the
+ * result. It must not use Criterion asserts.
+ */
+typedef long (*mdfs_agent_fn)(void *buf);
+
+struct mdfs_agent {
+	pid_t pid;
+	int pidfd;
+	int req;		/* our end of the request pipe */
+	int rep;		/* our end of the reply pipe */
+	bool busy;		/* a request is out, its reply not read yet */
+	bool reaped;		/* exited and waited for: see status */
+	int status;		/* wait status once reaped */
+};
+
+/* Start an agent as @uid/@gid (no supplementary groups); -1: ours. */
+struct mdfs_agent *mdfs_agent_start(uid_t uid, gid_t gid);
+/* Hand @fn a copy of @len bytes of @in; does not wait. */
+void mdfs_agent_send(struct mdfs_agent *a, mdfs_agent_fn fn, const void *in,
+		     size_t len);
+/* The reply to the request out, or the agent's end, came within @ms. */
+bool mdfs_agent_replied(struct mdfs_agent *a, int ms);
+/*
+ * Wait (up to MDFS_WAIT_MS) for the reply; fails the test if the agent
+ * dies or does not answer. @err gets the errno, @out the first @len bytes
+ * of the buffer (either may be NULL).
+ * @return what the function returned
+ */
+long mdfs_agent_recv(struct mdfs_agent *a, int *err, void *out, size_t len);
+/* send, then recv into @buf (in and out) */
+long mdfs_agent_call(struct mdfs_agent *a, mdfs_agent_fn fn, void *buf,
+		     size_t len, int *err);
+/* Send @sig to the agent. */
+void mdfs_agent_kill(struct mdfs_agent *a, int sig);
+/*
+ * Wait up to @ms for the agent to end and reap it (without killing it).
+ * @return its wait status, or -1 if it is still running
+ */
+int mdfs_agent_wait_exit(struct mdfs_agent *a, int ms);
+/* "exit 3", "signal 7 (Bus error)"; -1: "still running, killed" */
+const char *mdfs_describe_status(int st, char *buf, size_t len);
+
+/*
+ * Layout-lease helpers, in test_lease_util.c (SPEC 4): one operation per
+ * struct lop, run in this process (agent NULL) or in an agent.
+ */
+enum lop_code {
+	LOP_OPEN = 1,	/* path, a = flags, b = mode: fd */
+	LOP_CLOSE,	/* fd */
+	LOP_LEASE,	/* fd, a = flags, b = signal: lease id */
+	LOP_UNLEASE,	/* fd, a = lease id */
+	LOP_GETLEASE,	/* fd: 0, out info */
+	LOP_MMAP,	/* fd, a = length: the address */
+	LOP_MUNMAP,	/* a = address, b = length */
+	LOP_LOAD,	/* a = address, b = offset: the byte */
+	LOP_STORE,	/* a = address, b = offset, c = byte */
+	LOP_POLL,	/* fd, a = events, b = timeout ms: revents, 0 */
+	LOP_SIGBLOCK,	/* a = signal: block it */
+	LOP_SIGHANDLER,	/* a = signal: a no-op handler, no SA_RESTART */
+	LOP_SIGWAIT,	/* a = signal, b = timeout ms: signo, out si_* */
+	LOP_SIGPENDING,	/* a = signal: 1 if pending, else 0 */
+	LOP_PWRITE,	/* fd, a = offset, b = byte, c = length: bytes */
+	LOP_WRITE,	/* fd, b = byte, c = length: bytes */
+	LOP_WRITEV,	/* fd, b = byte, c = length (two iovecs): bytes */
+	LOP_PREAD,	/* fd, a = offset, c = length: bytes, out byte */
+	LOP_FALLOCATE,	/* fd, a = mode, b = offset, c = length */
+	LOP_FTRUNCATE,	/* fd, a = size */
+	LOP_TRUNCATE,	/* path, a = size */
+	LOP_COPY,	/* fd2 -> fd, a = off in fd2, b = off in fd, c = len */
+	LOP_SETFL,	/* fd, a = F_SETFL flags */
+	LOP_DUP,	/* fd: a new fd on the same open file */
+	LOP_EPOLLPRI,	/* fd, b = timeout ms: epoll events, 0 */
+	LOP_SELECTPRI,	/* fd, b = timeout ms: 1 if in exceptfds, 0 */
+	LOP_EXIT,	/* _exit(a) (agents only) */
+};
+
+struct lop {
+	enum lop_code code;
+	int fd, fd2;
+	long long a, b, c;
+	char path[256];
+	/* out */
+	long long ret;		/* result, or -errno */
+	long long ms;		/* how long the call took */
+	int byte;		/* LOP_PREAD: first byte read */
+	int sig_no, sig_code, sig_value;	/* LOP_SIGWAIT */
+	struct mapdirect_lease_info info;	/* LOP_GETLEASE */
+};
+
+/* Run @o in @a (NULL: here), fill its out fields. @return o->ret */
+long long lop_run(struct mdfs_agent *a, struct lop *o);
+/* lop_run of a copy */
+long long lop_do(struct mdfs_agent *a, struct lop o);
+/* lop_run in halves: send to the agent, then wait for its result */
+void lop_send(struct mdfs_agent *a, const struct lop *o);
+long long lop_recv(struct mdfs_agent *a, struct lop *o);
+
+/* Assert that @o succeeds (ret >= 0) in @a; its result. */
+#define LOP_OK(a, o)							\
+	({								\
+		long long r_ = lop_do(a, o);				\
+		cr_assert_geq(r_, 0, "%s in %s: %s", #o,		\
+			      (a) ? "agent" : "test process",		\
+			      strerror((int)-r_));			\
+		r_;							\
+	})
+
+struct lop op_open(const char *path, int flags);
+struct lop op_close(int fd);
+struct lop op_lease(int fd, unsigned int flags, unsigned int sig);
+struct lop op_unlease(int fd, unsigned long long id);
+struct lop op_mmap(int fd, size_t len);
+struct lop op_munmap(long long addr, size_t len);
+struct lop op_load(long long addr, size_t off);
+struct lop op_store(long long addr, size_t off, int byte);
+struct lop op_pollpri(int fd, int ms);
+struct lop op_sigblock(int sig);
+struct lop op_sighandler(int sig);
+struct lop op_sigwait(int sig, int ms);
+struct lop op_sigpending(int sig);
+struct lop op_pwrite(int fd, off_t off, int byte, size_t len);
+struct lop op_write(int fd, int byte, size_t len);
+struct lop op_writev(int fd, int byte, size_t len);
+struct lop op_pread(int fd, off_t off, size_t len);
+struct lop op_fallocate(int fd, int mode, off_t off, off_t len);
+struct lop op_ftruncate(int fd, off_t size);
+struct lop op_truncate(const char *path, off_t size);
+struct lop op_copy(int fd_in, off_t off_in, int fd_out, off_t off_out,
+		   size_t len);
+struct lop op_setfl(int fd, int flags);
+struct lop op_dup(int fd);
+struct lop op_epollpri(int fd, int ms);
+struct lop op_selectpri(int fd, int ms);
+struct lop op_exit(int code);
+
+/* MAPDIRECT_IOC_GETLEASE on @fd in @a (NULL: here), asserting success */
+void lease_info(struct mdfs_agent *a, int fd, struct mapdirect_lease_info *i);
+/*
+ * Poll GETLEASE on @fd (this process) for up to @ms until the file's
+ * state is @state and, unless @holders < 0, it has @holders leases.
+ * @return whether it got there; @last (may be NULL) the last answer
+ */
+bool lease_wait(int fd, unsigned int state, int holders, int ms,
+		struct mapdirect_lease_info *last);
+/* lease_wait() that fails the test with what it saw last */
+#define assert_lease_becomes(fd, st_, nh_, ms)				\
+	do {								\
+		struct mapdirect_lease_info li_;			\
+		cr_assert(lease_wait(fd, st_, nh_, ms, &li_),		\
+			  "lease state %u holders %u after %d ms, "	\
+			  "expected state %u holders %d", li_.state,	\
+			  li_.holders, (int)(ms), (unsigned int)(st_),	\
+			  (int)(nh_));					\
+	} while (0)
+/*
+ * The agent's request (a struct lop) is still unanswered after @ms: it is
+ * blocked. Else fails the test with what it returned.
+ */
+void lease_assert_blocked(struct mdfs_agent *a, int ms, const char *what);
+/*
+ * With the daemon started with -d, libfuse logs each request as it takes
+ * it, before it is handled ("opcode: WRITE (16), ..., pid: N"): the number
+ * of @op requests (from @pid, if > 0) in the log so far.
+ */
+int lease_log_count(struct mdfs_fs *fs, const char *op, pid_t pid);
+/* Wait up to @ms for lease_log_count() to reach @n, failing the test */
+void lease_log_wait(struct mdfs_fs *fs, const char *op, pid_t pid, int n,
+		    int ms);
+/* A holder: an agent with a file open O_RDWR and leased through it */
+struct lease_holder {
+	struct mdfs_agent *a;	/* started by lease_hold() if NULL */
+	int fd;
+	long long id;
+};
+
+/* Open @rel in @h's agent and lease it; @sig (if not 0) is blocked there */
+void lease_hold(struct mdfs_fs *fs, struct lease_holder *h, const char *rel,
+		unsigned int flags, int sig);
+/* The holder's leased fd polls POLLPRI within @ms */
+void lease_assert_pollpri(struct lease_holder *h, int ms);
+/* ... or does not, now */
+void lease_assert_no_pollpri(struct lease_holder *h);
+/* A fully written backing file @rel of @len bytes of @byte: leasable */
+void lease_file(struct mdfs_fs *fs, const char *rel, size_t len, int byte);
+/* An O_RDONLY fd on @rel in the mount, in this process, for GETLEASE */
+int lease_obs(struct mdfs_fs *fs, const char *rel);
+/* Assert that the backing file @rel holds @len bytes of @byte at @off */
+void lease_assert_backing(struct mdfs_fs *fs, const char *rel, off_t off,
+			  size_t len, int byte);
+off_t lease_backing_size(struct mdfs_fs *fs, const char *rel);
+/*
+ * SIGTERM the daemon and assert it exits 0 and unmounts (SPEC 2). Under
+ * ASan this is where the daemon's leaks and errors show (run-tests.sh
+ * makes them fail its exit): the message carries the log's tail.
+ */
+void lease_stop_clean(struct mdfs_fs *fs);
+/* getxattr @name of @path, asserting; a static string */
+const char *lease_xattr(const char *path, const char *name);
+/* The value of @key in the mount's user.mapdirect.stats, asserting */
+long long lease_stat(struct mdfs_fs *fs, const char *key);
+/* Milliseconds of CLOCK_MONOTONIC */
+long long mdfs_now_ms(void);
 
 /*
  * Paths: mdfs_bpath(fs, "d/%d", i) is fs->backing/d/<i>, mdfs_mpath() the

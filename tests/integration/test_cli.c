@@ -1,0 +1,696 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * SPEC 5 mapdirect CLI: the built binary ($MAPDIRECT_BIN, else the one
+ * meson built) run against real mounts. JSON output is parsed back with
+ * json-c and checked key by key against what the files are; "hold" runs
+ * in the background and is followed line by line through a pipe.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <linux/securebits.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mapdirect.h"
+
+#ifndef MAPDIRECT_BIN
+#error "MAPDIRECT_BIN (path of the built CLI) must be defined by the build"
+#endif
+
+#define PAGE 4096
+
+static const char *cli_bin(void)
+{
+	const char *env = getenv("MAPDIRECT_BIN");
+
+	return env && *env ? env : MAPDIRECT_BIN;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Wait up to @ms for the process behind @pidfd to end. */
+static bool pidfd_wait(int pidfd, int ms)
+{
+	long long end = now_ms() + ms;
+
+	for (;;) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		long long left = end - now_ms();
+		int r = poll(&p, 1, left > 0 ? (int)left : 0);
+
+		if (r > 0)
+			return true;
+		if (r == 0 || errno != EINTR)
+			return false;
+	}
+}
+
+/*
+ * Fork and exec the CLI with @args (after its name, NULL-terminated),
+ * stdin from /dev/null, stdout on @out, stderr on @err. The child dies
+ * with the test process. @no_caps: still uid 0, but exec grants no
+ * capabilities, so that permission checks apply (and the binary is
+ * reachable wherever the tree is, unlike for another uid).
+ */
+static pid_t spawn_cli(const char *const args[], int out, int err,
+		       bool no_caps, int *pidfd)
+{
+	const char *argv[32];
+	pid_t parent = getpid(), pid;
+	int n = 0, null;
+
+	cr_assert(access(cli_bin(), X_OK) == 0, "CLI %s: %s (build it, or "
+		  "set MAPDIRECT_BIN)", cli_bin(), strerror(errno));
+	argv[n++] = cli_bin();
+	while (*args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(null, 0);
+	fflush(NULL);
+	pid = fork();
+	cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		if (dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+			_exit(127);
+		if (no_caps && prctl(PR_SET_SECUREBITS, SECBIT_NOROOT |
+				     SECBIT_NOROOT_LOCKED))
+			_exit(126);
+		close_range(3, ~0U, 0);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(null);
+	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	cr_assert_geq(*pidfd, 0, "pidfd_open: %s", strerror(errno));
+	return pid;
+}
+
+/* Reap @pid within MDFS_WAIT_MS, else kill it and fail the test. */
+static int reap(pid_t pid, int pidfd, const char *what)
+{
+	bool done = pidfd_wait(pidfd, MDFS_WAIT_MS);
+	int st = 0;
+
+	if (!done)
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+	cr_assert(done, "%s still running after %d ms", what, MDFS_WAIT_MS);
+	return st;
+}
+
+struct cli_res {
+	int code;		/* exit code; -1 if killed by a signal */
+	char out[16384];
+	char err[4096];
+};
+
+static void slurp(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * Run the CLI to its end (without capabilities if @no_caps). stdout goes
+ * to @stdout_path if not NULL (and is not captured), else to a file read
+ * into @r->out.
+ */
+static void cli_run_full(struct mdfs_fs *fs, bool no_caps,
+			 const char *stdout_path, struct cli_res *r,
+			 const char *const args[])
+{
+	char out[PATH_MAX], err[PATH_MAX];
+	int ofd, efd, pidfd, st;
+	pid_t pid;
+
+	mdfs_pathf(out, "%s/cli.out", fs->tmp);
+	mdfs_pathf(err, "%s/cli.err", fs->tmp);
+	ofd = open(stdout_path ? stdout_path : out,
+		   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	efd = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	cr_assert(ofd >= 0 && efd >= 0, "open: %s", strerror(errno));
+	pid = spawn_cli(args, ofd, efd, no_caps, &pidfd);
+	close(ofd);
+	close(efd);
+	st = reap(pid, pidfd, "mapdirect");
+	r->code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	r->out[0] = '\0';
+	if (!stdout_path)
+		slurp(out, r->out, sizeof(r->out));
+	slurp(err, r->err, sizeof(r->err));
+}
+
+#define cli_run(fs, r, ...)						\
+	cli_run_full(fs, false, NULL, r,				\
+		     (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Assert the exit code and the exact stderr of a run. */
+static void assert_fails(const struct cli_res *r, int code, const char *err)
+{
+	cr_assert_eq(r->code, code, "exit %d, expected %d; stderr: %s",
+		     r->code, code, r->err);
+	if (err)
+		cr_assert_str_eq(r->err, err);
+}
+
+/* -- JSON ------------------------------------------------------------- */
+
+static struct json_object *parse(const char *text)
+{
+	enum json_tokener_error jerr;
+	struct json_object *o = json_tokener_parse_verbose(text, &jerr);
+
+	cr_assert_not_null(o, "not JSON (%s):\n%s",
+			   json_tokener_error_desc(jerr), text);
+	return o;
+}
+
+static struct json_object *get(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	cr_assert(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s",
+		  key, json_object_to_json_string(o));
+	return v;
+}
+
+static const char *get_str(struct json_object *o, const char *key)
+{
+	struct json_object *v = get(o, key);
+
+	cr_assert(json_object_is_type(v, json_type_string),
+		  "\"%s\" is not a string", key);
+	return json_object_get_string(v);
+}
+
+static int64_t get_int(struct json_object *o, const char *key)
+{
+	struct json_object *v = get(o, key);
+
+	cr_assert(json_object_is_type(v, json_type_int),
+		  "\"%s\" is not a number", key);
+	return json_object_get_int64(v);
+}
+
+static bool get_bool(struct json_object *o, const char *key)
+{
+	struct json_object *v = get(o, key);
+
+	cr_assert(json_object_is_type(v, json_type_boolean),
+		  "\"%s\" is not a boolean", key);
+	return json_object_get_boolean(v);
+}
+
+static void assert_null(struct json_object *o, const char *key)
+{
+	cr_assert_null(get(o, key), "\"%s\" is not null", key);
+}
+
+static struct json_object *get_array(struct json_object *o, size_t len)
+{
+	cr_assert(json_object_is_type(o, json_type_array), "not an array: %s",
+		  json_object_to_json_string(o));
+	cr_assert_eq(json_object_array_length(o), len,
+		     "%zu elements, expected %zu: %s",
+		     json_object_array_length(o), len,
+		     json_object_to_json_string(o));
+	return o;
+}
+
+/* The object has exactly these keys (stable keys, mapdirect(1)). */
+static void assert_keys(struct json_object *o, const char *const keys[])
+{
+	int n = 0;
+
+	for (; keys[n]; n++)
+		get(o, keys[n]);
+	cr_assert_eq(json_object_object_length(o), n,
+		     "keys other than the documented ones: %s",
+		     json_object_to_json_string(o));
+}
+
+static const char *const lease_keys[] = {
+	"id", "pid", "comm", "since", "signal", "state", "ms_left", "flags",
+	"fd_open", NULL
+};
+static const char *const lease_path_keys[] = {
+	"id", "pid", "comm", "since", "signal", "state", "ms_left", "flags",
+	"fd_open", "path", NULL
+};
+
+/* -- files ------------------------------------------------------------ */
+
+static void full_file(struct mdfs_fs *fs, const char *rel, size_t len)
+{
+	char *buf = malloc(len);
+
+	cr_assert_not_null(buf);
+	mdfs_fill(buf, len, 3);
+	mdfs_write_file(mdfs_bpath(fs, "%s", rel), buf, len);
+	free(buf);
+}
+
+static void sparse_file(struct mdfs_fs *fs, const char *rel, off_t len)
+{
+	int fd = open(mdfs_bpath(fs, "%s", rel),
+		      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, len), 0);
+	close(fd);
+}
+
+/* -- hold in the background ------------------------------------------- */
+
+struct holder {
+	pid_t pid;
+	int pidfd;
+	int out;		/* read end of its stdout+stderr */
+	char buf[8192];
+	size_t len;
+	size_t seen;		/* how far hold_expect() has looked */
+};
+
+static void hold_start(struct holder *h, const char *const args[])
+{
+	int p[2];
+
+	memset(h, 0, sizeof(*h));
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	h->pid = spawn_cli(args, p[1], p[1], false, &h->pidfd);
+	close(p[1]);
+	h->out = p[0];
+}
+
+/* Read what is there, waiting up to @ms for more. false at EOF. */
+static bool hold_read(struct holder *h, int ms)
+{
+	struct pollfd p = { .fd = h->out, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, ms) <= 0)
+		return true;
+	n = read(h->out, h->buf + h->len, sizeof(h->buf) - 1 - h->len);
+	if (n <= 0)
+		return false;
+	h->len += (size_t)n;
+	h->buf[h->len] = '\0';
+	return true;
+}
+
+/* Wait (up to MDFS_WAIT_MS) for a line of hold with @what in it. */
+static void hold_expect(struct holder *h, const char *what)
+{
+	long long end = now_ms() + MDFS_WAIT_MS;
+	char *at;
+
+	for (;;) {
+		at = strstr(h->buf + h->seen, what);
+		if (at && strchr(at, '\n')) {
+			h->seen = (size_t)(strchr(at, '\n') + 1 - h->buf);
+			return;
+		}
+		cr_assert(now_ms() < end && hold_read(h, 50),
+			  "hold never printed \"%s\"; it printed:\n%s", what,
+			  h->buf);
+	}
+}
+
+/* Its exit code once it ended (all output read), or -1 if killed. */
+static int hold_wait(struct holder *h)
+{
+	int st;
+
+	st = reap(h->pid, h->pidfd, "mapdirect hold");
+	while (hold_read(h, 0) && h->len < sizeof(h->buf) - 1)
+		;
+	close(h->out);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* -- tests ------------------------------------------------------------ */
+
+MDFS_TEST(cli, status_json_matches_files, NULL)
+{
+	static const char *const status_keys[] = {
+		"path", "state", "holders", "ms_left", "eligible", "reason",
+		"dax", "leases", NULL
+	};
+	struct json_object *doc, *o, *l;
+	struct cli_res r;
+	char comm[32], *c;
+	uint64_t id;
+	size_t len;
+	int fd;
+
+	full_file(fs, "f", 2 * PAGE);
+	sparse_file(fs, "s", 25 * PAGE);
+	full_file(fs, "h", PAGE);
+	fd = open(mdfs_mpath(fs, "h"), O_RDWR | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(mapdirect_lease(fd, 0, SIGUSR2, &id), 0);
+	c = mdfs_read_file("/proc/self/comm", &len);
+	snprintf(comm, sizeof(comm), "%.*s", (int)strcspn(c, "\n"), c);
+	free(c);
+
+	cli_run(fs, &r, "status", "--json", mdfs_mpath(fs, "f"),
+		mdfs_mpath(fs, "s"), mdfs_mpath(fs, "h"));
+	assert_fails(&r, 0, "");
+	doc = get_array(parse(r.out), 3);
+
+	o = json_object_array_get_idx(doc, 0);
+	assert_keys(o, status_keys);
+	cr_assert_str_eq(get_str(o, "path"), mdfs_mpath(fs, "f"));
+	cr_assert_str_eq(get_str(o, "state"), "none");
+	cr_assert_eq(get_int(o, "holders"), 0);
+	cr_assert_eq(get_int(o, "ms_left"), 0);
+	cr_assert(get_bool(o, "eligible"));
+	assert_null(o, "reason");
+	cr_assert_not(get_bool(o, "dax"));
+	get_array(get(o, "leases"), 0);
+
+	o = json_object_array_get_idx(doc, 1);
+	assert_keys(o, status_keys);
+	cr_assert_str_eq(get_str(o, "state"), "none");
+	cr_assert_not(get_bool(o, "eligible"));
+	cr_assert_str_eq(get_str(o, "reason"), "hole at 0+102400");
+	cr_assert_not(get_bool(o, "dax"));
+
+	o = json_object_array_get_idx(doc, 2);
+	assert_keys(o, status_keys);
+	cr_assert_str_eq(get_str(o, "state"), "held");
+	cr_assert_eq(get_int(o, "holders"), 1);
+	cr_assert(get_bool(o, "eligible"));
+	l = json_object_array_get_idx(get_array(get(o, "leases"), 1), 0);
+	assert_keys(l, lease_keys);
+	cr_assert_eq(get_int(l, "id"), (int64_t)id);
+	cr_assert_eq(get_int(l, "pid"), getpid());
+	cr_assert_str_eq(get_str(l, "comm"), comm);
+	cr_assert_eq(strlen(get_str(l, "since")), 24);
+	cr_assert_eq(get_int(l, "signal"), SIGUSR2);
+	cr_assert_str_eq(get_str(l, "state"), "held");
+	cr_assert_eq(get_int(l, "ms_left"), 0);
+	get_array(get(l, "flags"), 0);
+	cr_assert(get_bool(l, "fd_open"));
+	json_object_put(doc);
+
+	/* the text form says the same */
+	cli_run(fs, &r, "status", mdfs_mpath(fs, "h"), mdfs_mpath(fs, "s"));
+	assert_fails(&r, 0, "");
+	cr_assert(strstr(r.out, "state:    held\n") &&
+		  strstr(r.out, "eligible: no: hole at 0+102400\n"),
+		  "status printed:\n%s", r.out);
+	cr_assert_eq(mapdirect_unlease(fd), 0);
+	close(fd);
+}
+
+MDFS_TEST(cli, leases_json_while_hold_runs, NULL)
+{
+	struct json_object *doc, *l;
+	struct holder h;
+	struct cli_res r;
+	char pid[16];
+
+	cr_assert_eq(mkdir(mdfs_bpath(fs, "d"), 0755), 0);
+	full_file(fs, "d/f", 4 * PAGE);
+	hold_start(&h, (const char *const[]){ "hold", "--signal", "10",
+					      mdfs_mpath(fs, "d/f"), NULL });
+	hold_expect(&h, " leased id=");
+	hold_expect(&h, " mapped len=16384 prot=read,write pmem=no");
+
+	cli_run(fs, &r, "leases", "--json", fs->mnt);
+	assert_fails(&r, 0, "");
+	doc = get_array(parse(r.out), 1);
+	l = json_object_array_get_idx(doc, 0);
+	assert_keys(l, lease_path_keys);
+	cr_assert_eq(get_int(l, "pid"), h.pid);
+	cr_assert_str_eq(get_str(l, "comm"), "mapdirect");
+	cr_assert_str_eq(get_str(l, "path"), "d/f");
+	cr_assert_eq(get_int(l, "signal"), 10);
+	cr_assert_str_eq(get_str(l, "state"), "held");
+	get_array(get(l, "flags"), 0);
+	cr_assert(get_bool(l, "fd_open"), "hold's map keeps the open file");
+	json_object_put(doc);
+
+	/* like /proc/locks: a line per lease */
+	cli_run(fs, &r, "leases", fs->mnt);
+	assert_fails(&r, 0, "");
+	snprintf(pid, sizeof(pid), " %d ", (int)h.pid);
+	cr_assert(strstr(r.out, pid) && strstr(r.out, " d/f\n"),
+		  "leases printed:\n%s", r.out);
+
+	/* SIGTERM releases and exits 0 */
+	cr_assert_eq(kill(h.pid, SIGTERM), 0);
+	cr_assert_eq(hold_wait(&h), 0, "hold printed:\n%s", h.buf);
+	hold_expect(&h, " interrupted signal=SIGTERM");
+	hold_expect(&h, " unmapped");
+	hold_expect(&h, " released id=");
+
+	cli_run(fs, &r, "leases", "--json", fs->mnt);
+	assert_fails(&r, 0, "");
+	json_object_put(get_array(parse(r.out), 0));
+}
+
+MDFS_TEST(cli, hold_releases_on_break, "lease_break_time=10")
+{
+	struct holder h;
+	long long t0, took;
+	char byte;
+	int fd;
+
+	full_file(fs, "f", 2 * PAGE);
+	hold_start(&h, (const char *const[]){ "hold", mdfs_mpath(fs, "f"),
+					      NULL });
+	hold_expect(&h, " mapped ");
+
+	/* a breaker: parked until hold lets go, well before 10 s */
+	fd = open(mdfs_mpath(fs, "f"), O_WRONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	t0 = now_ms();
+	cr_assert_eq(pwrite(fd, "B", 1, 100), 1, "write: %s", strerror(errno));
+	took = now_ms() - t0;
+	close(fd);
+	cr_assert_lt(took, 5000, "the write waited %lld ms", took);
+
+	cr_assert_eq(hold_wait(&h), 0, "hold printed:\n%s", h.buf);
+	/* in this order */
+	hold_expect(&h, " break started via=poll ms_left=");
+	hold_expect(&h, " unmapped");
+	hold_expect(&h, " released id=");
+	fd = open(mdfs_bpath(fs, "f"), O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(pread(fd, &byte, 1, 100), 1);
+	cr_assert_eq(byte, 'B');
+	close(fd);
+}
+
+MDFS_TEST(cli, hold_ignoring_a_break_is_revoked, "lease_break_time=0.3")
+{
+	struct holder h;
+	int fd;
+
+	full_file(fs, "f", PAGE);
+	hold_start(&h, (const char *const[]){ "hold", "--ignore-breaks",
+					      mdfs_mpath(fs, "f"), NULL });
+	hold_expect(&h, " mapped ");
+	fd = open(mdfs_mpath(fs, "f"), O_WRONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	/* goes through once the grace period is over */
+	cr_assert_eq(pwrite(fd, "R", 1, 0), 1, "write: %s", strerror(errno));
+	close(fd);
+	cr_assert_eq(hold_wait(&h), 4, "hold printed:\n%s", h.buf);
+	hold_expect(&h, " break started via=poll");
+	hold_expect(&h, " break ignored");
+	hold_expect(&h, " revoked id=");
+	cr_assert_null(strstr(h.buf, "released"), "hold printed:\n%s", h.buf);
+}
+
+MDFS_TEST(cli, errors_and_exit_codes, NULL)
+{
+	char want[PATH_MAX + 64];
+	const char *plain = mdfs_tpath(fs, "plain");
+	const char *missing = mdfs_mpath(fs, "missing");
+	const char *secret = mdfs_mpath(fs, "secret");
+	const char *f = mdfs_mpath(fs, "f");
+	struct mapdirect_lease_info info;
+	struct cli_res r;
+	int fd;
+
+	full_file(fs, "f", PAGE);
+	sparse_file(fs, "s", 4 * PAGE);
+	/* someone else's, for us without CAP_DAC_OVERRIDE */
+	full_file(fs, "secret", PAGE);
+	cr_assert_eq(chown(mdfs_bpath(fs, "secret"), 1000, 1000), 0);
+	cr_assert_eq(chmod(mdfs_bpath(fs, "secret"), 0600), 0);
+	mdfs_write_file(plain, "x", 1);
+
+	/* 3: not on a mapdirectfs mount */
+	snprintf(want, sizeof(want),
+		 "mapdirect: %s: not on a mapdirectfs mount\n", plain);
+	cli_run(fs, &r, "status", plain);
+	assert_fails(&r, 3, want);
+	cr_assert_str_eq(r.out, "");
+	cli_run(fs, &r, "hold", plain);
+	assert_fails(&r, 3, want);
+	snprintf(want, sizeof(want),
+		 "mapdirect: %s: not on a mapdirectfs mount\n", fs->tmp);
+	cli_run(fs, &r, "leases", fs->tmp);
+	assert_fails(&r, 3, want);
+
+	/* 1: an error on a path */
+	snprintf(want, sizeof(want),
+		 "mapdirect: %s: No such file or directory\n", missing);
+	cli_run(fs, &r, "status", missing);
+	assert_fails(&r, 1, want);
+	/* the other paths are still reported */
+	cli_run(fs, &r, "status", f, missing);
+	assert_fails(&r, 1, want);
+	cr_assert(strstr(r.out, f), "status printed:\n%s", r.out);
+	snprintf(want, sizeof(want), "mapdirect: %s: Permission denied\n",
+		 secret);
+	cli_run_full(fs, true, NULL, &r,
+		     (const char *const[]){ "status", secret, NULL });
+	assert_fails(&r, 1, want);
+	snprintf(want, sizeof(want), "mapdirect: %s: not eligible for a "
+		 "lease: hole at 0+16384\n", mdfs_mpath(fs, "s"));
+	cli_run(fs, &r, "hold", mdfs_mpath(fs, "s"));
+	assert_fails(&r, 1, want);
+	/* a real error outranks "not on mapdirectfs" */
+	cli_run(fs, &r, "status", plain, missing);
+	cr_assert_eq(r.code, 1);
+
+	/* 2: usage */
+	cli_run(fs, &r, "hold", "--signal", "999", f);
+	assert_fails(&r, 2, "mapdirect: hold: bad signal '999' (see mapdirect "
+		     "hold --help)\n");
+	cli_run(fs, &r, "hold", "--signal", "KILL", f);
+	assert_fails(&r, 2, NULL);
+	cli_run(fs, &r, "hold", "--len", "12Q", f);
+	assert_fails(&r, 2, NULL);
+	cli_run(fs, &r, "hold", f, f);
+	assert_fails(&r, 2, NULL);
+	cli_run(fs, &r, "frob");
+	assert_fails(&r, 2, "mapdirect: unknown command 'frob' (see mapdirect "
+		     "--help)\n");
+	cli_run(fs, &r, "status");
+	assert_fails(&r, 2, NULL);
+	cli_run(fs, &r, "status", "--frob", f);
+	assert_fails(&r, 2, NULL);
+	cli_run_full(fs, false, NULL, &r, (const char *const[]){ NULL });
+	assert_fails(&r, 2, NULL);
+	/* none of that took a lease */
+	fd = open(f, O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(mapdirect_getlease(fd, &info), 0);
+	cr_assert_eq(info.holders, 0);
+	close(fd);
+
+	/* what could not be written is an error (ndctl's run_builtin) */
+	cli_run_full(fs, false, "/dev/full", &r,
+		     (const char *const[]){ "status", "--json", f, NULL });
+	assert_fails(&r, 1, "mapdirect: write error on standard output: No "
+		     "space left on device\n");
+}
+
+MDFS_TEST_NOMOUNT(cli, help_and_usage)
+{
+	struct cli_res r;
+
+	cli_run(fs, &r, "--help");
+	assert_fails(&r, 0, "");
+	cr_assert_eq(strncmp(r.out, "usage: mapdirect ", 17), 0, "%s", r.out);
+	cli_run(fs, &r, "status", "--help");
+	assert_fails(&r, 0, "");
+	cr_assert_eq(strncmp(r.out, "usage: mapdirect status ", 24), 0);
+	cli_run(fs, &r, "hold", "-h");
+	assert_fails(&r, 0, "");
+	cr_assert(strstr(r.out, "--ignore-breaks"));
+	/* the manual page where installed, else the same usage */
+	cli_run(fs, &r, "help", "hold");
+	assert_fails(&r, 0, NULL);
+	cr_assert(strstr(r.out, "hold"), "help hold printed:\n%s", r.out);
+	cli_run(fs, &r, "help", "frob");
+	assert_fails(&r, 2, NULL);
+	cli_run(fs, &r, "--version");
+	assert_fails(&r, 0, "");
+	cr_assert_eq(strncmp(r.out, "mapdirect ", 10), 0);
+}
+
+MDFS_TEST(cli, devices_lists_the_mount, NULL)
+{
+	static const char *const mount_keys[] = {
+		"mountpoint", "backing", "dax", "backing_dax", "transport",
+		"passthrough", "device", "error", NULL
+	};
+	struct json_object *doc, *mounts, *m, *ours = NULL;
+	struct mapdirect_ctx *ctx;
+	char want[PATH_MAX * 2 + 64];
+	struct cli_res r;
+	int regions;
+	size_t i;
+
+	cr_assert_eq(mapdirect_new(&ctx), 0);
+	regions = mapdirect_pmem_load(ctx);
+	mapdirect_unref(ctx);
+	cr_assert_geq(regions, 0);
+
+	cli_run(fs, &r, "devices");
+	assert_fails(&r, 0, "");
+	snprintf(want, sizeof(want), "mount %s backing=%s dax=auto ", fs->mnt,
+		 fs->backing);
+	cr_assert(strstr(r.out, want), "devices printed:\n%s", r.out);
+	if (regions == 0)
+		cr_assert(strstr(r.out, "no persistent memory found\n"),
+			  "devices printed:\n%s", r.out);
+
+	cli_run(fs, &r, "devices", "--json");
+	assert_fails(&r, 0, "");
+	doc = parse(r.out);
+	cr_assert_eq(json_object_object_length(doc), 2);
+	get_array(get(doc, "regions"), (size_t)regions);
+	mounts = get(doc, "mounts");
+	cr_assert(json_object_is_type(mounts, json_type_array));
+	for (i = 0; i < json_object_array_length(mounts); i++) {
+		m = json_object_array_get_idx(mounts, i);
+		assert_keys(m, mount_keys);
+		if (!strcmp(get_str(m, "mountpoint"), fs->mnt))
+			ours = m;
+	}
+	cr_assert_not_null(ours, "%s not in %s", fs->mnt, r.out);
+	cr_assert_str_eq(get_str(ours, "backing"), fs->backing);
+	cr_assert_str_eq(get_str(ours, "dax"), "auto");
+	cr_assert_str_eq(get_str(ours, "transport"),
+			 strcmp(fs->transport, "io_uring=on") ? "/dev/fuse" :
+								"io_uring");
+	get_bool(ours, "passthrough");
+	assert_null(ours, "device");
+	assert_null(ours, "error");
+	json_object_put(doc);
+}

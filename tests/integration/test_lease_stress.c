@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * SPEC 4.1-4.3 under load, bounded: holders that lease, map, wait for a
+ * break and let go, beside breakers that write and truncate the same
+ * file, for STRESS_MS. Afterwards every breaker returned with its own
+ * result, no lease is left, and the daemon still serves.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define SIZE (64 << 10)
+#define STRESS_MS 1500
+#define HOLDERS 3
+#define BREAKERS 2
+
+struct stress {
+	char path[256];
+	unsigned int seed;
+	/* out */
+	int leases;		/* granted */
+	int refused;		/* EAGAIN (a break in progress) */
+	int breaks;		/* POLLPRI seen */
+	int revoked;		/* UNLEASE found the lease gone */
+	int ops;		/* breaker operations done */
+	int errors;		/* unexpected results */
+	int last_errno;
+};
+
+/* Agent: lease, map, wait a little for a break, let go; until the end */
+static long stress_holder(void *buf)
+{
+	struct stress *s = buf;
+	long long end = mdfs_now_ms() + STRESS_MS;
+
+	while (mdfs_now_ms() < end) {
+		struct mapdirect_lease l = { .size = sizeof(l) };
+		struct mapdirect_unlease u = { .size = sizeof(u) };
+		struct pollfd p;
+		volatile char *map;
+		int fd = open(s->path, O_RDWR | O_CLOEXEC);
+
+		if (fd < 0) {
+			s->errors++;
+			s->last_errno = errno;
+			break;
+		}
+		if (ioctl(fd, MAPDIRECT_IOC_LEASE, &l)) {
+			if (errno == EAGAIN) {
+				s->refused++;
+			} else {
+				s->errors++;
+				s->last_errno = errno;
+			}
+			close(fd);
+			poll(NULL, 0, 1);
+			continue;
+		}
+		s->leases++;
+		map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED) {
+			s->errors++;
+			s->last_errno = errno;
+			map = NULL;
+		} else {
+			(void)map[(s->leases * 4096) % SIZE];
+		}
+		p = (struct pollfd){ .fd = fd, .events = POLLPRI };
+		if (poll(&p, 1, 20 + (int)(s->seed++ % 30)) > 0 &&
+		    (p.revents & POLLPRI))
+			s->breaks++;
+		if (map)
+			munmap((void *)map, SIZE);
+		if (ioctl(fd, MAPDIRECT_IOC_UNLEASE, &u)) {
+			if (errno == ENOENT) {
+				s->revoked++;
+			} else {
+				s->errors++;
+				s->last_errno = errno;
+			}
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* Agent: overwrite blocks and truncate to the same size; until the end */
+static long stress_breaker(void *buf)
+{
+	struct stress *s = buf;
+	long long end = mdfs_now_ms() + STRESS_MS;
+	char block[4096];
+	int fd = open(s->path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		s->errors++;
+		s->last_errno = errno;
+		return 0;
+	}
+	while (mdfs_now_ms() < end) {
+		unsigned int n = s->seed++ * 2654435761u;
+		off_t off = (off_t)(n % (SIZE / 4096)) * 4096;
+		bool ok;
+
+		memset(block, 'A' + (int)(n % 26), sizeof(block));
+		if (s->ops % 5 == 4)
+			ok = ftruncate(fd, SIZE) == 0;
+		else
+			ok = pwrite(fd, block, sizeof(block), off) ==
+			     (ssize_t)sizeof(block);
+		if (!ok) {
+			s->errors++;
+			s->last_errno = errno;
+		}
+		s->ops++;
+	}
+	close(fd);
+	return 0;
+}
+
+MDFS_TEST(lease_stress, holders_and_breakers_settle,
+	  "lease_break_time=0.3,revoke=none")
+{
+	struct mdfs_agent *a[HOLDERS + BREAKERS];
+	struct stress s[HOLDERS + BREAKERS];
+	int leases = 0, breaks = 0, ops = 0, obs, k;
+
+	lease_file(fs, "f", SIZE, 'a');
+	obs = lease_obs(fs, "f");
+	for (k = 0; k < HOLDERS + BREAKERS; k++) {
+		memset(&s[k], 0, sizeof(s[k]));
+		snprintf(s[k].path, sizeof(s[k].path), "%s",
+			 mdfs_mpath(fs, "f"));
+		s[k].seed = (unsigned int)k * 7919u;
+		a[k] = mdfs_agent_start(-1, -1);
+	}
+	for (k = 0; k < HOLDERS + BREAKERS; k++)
+		mdfs_agent_send(a[k], k < HOLDERS ? stress_holder :
+				stress_breaker, &s[k], sizeof(s[k]));
+	for (k = 0; k < HOLDERS + BREAKERS; k++) {
+		mdfs_agent_recv(a[k], NULL, &s[k], sizeof(s[k]));
+		cr_assert_eq(s[k].errors, 0, "%s %d: %d unexpected results, "
+			     "the last %s", k < HOLDERS ? "holder" : "breaker",
+			     k, s[k].errors, strerror(s[k].last_errno));
+		leases += s[k].leases;
+		breaks += s[k].breaks;
+		ops += s[k].ops;
+	}
+	/* it did exercise something */
+	cr_assert_gt(leases, HOLDERS, "only %d leases granted", leases);
+	cr_assert_gt(breaks, 0, "no holder saw a break");
+	cr_assert_gt(ops, BREAKERS, "only %d breaker operations", ops);
+	assert_lease_becomes(obs, MAPDIRECT_STATE_NONE, 0, 5000);
+	cr_assert_eq(lease_backing_size(fs, "f"), SIZE);
+	/* the daemon still serves, leases and breaks */
+	{
+		struct lease_holder h = { .a = a[0] };
+		struct lop w = op_pwrite(LOP_OK(a[1], op_open(
+			mdfs_mpath(fs, "f"), O_WRONLY)), 0, 'z', 10);
+
+		lease_hold(fs, &h, "f", 0, 0);
+		lop_send(a[1], &w);
+		lease_assert_pollpri(&h, 3000);
+		LOP_OK(h.a, op_unlease(h.fd, 0));
+		cr_assert_eq(lop_recv(a[1], &w), 10);
+	}
+	close(obs);
+	lease_stop_clean(fs);
+}

@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * SPEC 5 libmapdirect on real mounts: leases on an fd, a mapping under a
+ * lease, waiting for a break, and the inspection calls the CLI is built
+ * on. Every call answers 0, a count or -errno.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mapdirect.h"
+
+#define PAGE 4096
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* A fully written (leasable) file @rel of @len bytes, made in BACKING. */
+static void full_file(struct mdfs_fs *fs, const char *rel, size_t len)
+{
+	char *buf = malloc(len);
+
+	cr_assert_not_null(buf);
+	mdfs_fill(buf, len, 7);
+	mdfs_write_file(mdfs_bpath(fs, "%s", rel), buf, len);
+	free(buf);
+}
+
+/* A file with nothing but a hole: never eligible (SPEC 4.1) */
+static void sparse_file(struct mdfs_fs *fs, const char *rel, off_t len)
+{
+	int fd = open(mdfs_bpath(fs, "%s", rel),
+		      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, len), 0);
+	close(fd);
+}
+
+static int open_mnt(struct mdfs_fs *fs, const char *rel, int flags)
+{
+	int fd = open(mdfs_mpath(fs, "%s", rel), flags | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0, "open %s: %s", rel, strerror(errno));
+	return fd;
+}
+
+static struct mapdirect_lease_info getlease(int fd)
+{
+	struct mapdirect_lease_info info;
+	int ret = mapdirect_getlease(fd, &info);
+
+	cr_assert_eq(ret, 0, "mapdirect_getlease: %s", strerror(-ret));
+	return info;
+}
+
+MDFS_TEST(lib, lease_getlease_unlease, NULL)
+{
+	struct mapdirect_lease_info info;
+	uint64_t id = 0, again = 0;
+	int fd, obs;
+
+	full_file(fs, "f", 3 * PAGE);
+	fd = open_mnt(fs, "f", O_RDWR);
+	obs = open_mnt(fs, "f", O_RDONLY);
+
+	info = getlease(obs);
+	cr_assert_eq(info.state, MAPDIRECT_STATE_NONE);
+	cr_assert_eq(info.holders, 0);
+
+	cr_assert_eq(mapdirect_lease(fd, 0, 0, &id), 0);
+	cr_assert_neq(id, 0, "a lease id is never 0");
+	/* the same open file again: the same lease (SPEC 4.1) */
+	cr_assert_eq(mapdirect_lease(fd, 0, 0, &again), 0);
+	cr_assert_eq(again, id);
+	/* lease_id may be NULL */
+	cr_assert_eq(mapdirect_lease(fd, 0, 0, NULL), 0);
+
+	info = getlease(obs);
+	cr_assert_eq(info.state, MAPDIRECT_STATE_HELD);
+	cr_assert_eq(info.holders, 1);
+	cr_assert_eq(info.lease_id, id, "GETLEASE names our own lease");
+	cr_assert_str_eq(mapdirect_state_name(info.state), "held");
+
+	cr_assert_eq(mapdirect_unlease(fd), 0);
+	info = getlease(obs);
+	cr_assert_eq(info.state, MAPDIRECT_STATE_NONE);
+	cr_assert_eq(info.holders, 0);
+	cr_assert_eq(mapdirect_unlease(fd), -ENOENT, "no lease left to end");
+	close(obs);
+	close(fd);
+}
+
+MDFS_TEST(lib, map_persist_unmap, NULL)
+{
+	struct mapdirect_map *m = NULL;
+	size_t len = 3 * PAGE;
+	char *p, back[16];
+	int fd, obs, bfd;
+
+	full_file(fs, "f", len);
+	fd = open_mnt(fs, "f", O_RDWR);
+	obs = open_mnt(fs, "f", O_RDONLY);
+	cr_assert_eq(mapdirect_map_file(fd, 0, PROT_READ | PROT_WRITE, 0, 0,
+					&m), 0);
+	cr_assert_not_null(m);
+	/* the map keeps its own descriptor: ours may go */
+	close(fd);
+	p = mapdirect_map_addr(m);
+	cr_assert_not_null(p);
+	cr_assert_eq(mapdirect_map_len(m), len, "0 maps the whole file");
+	cr_assert_neq(mapdirect_map_lease_id(m), 0);
+	cr_assert_not(mapdirect_map_is_pmem(m),
+		      "no persistent memory on this machine, yet is_pmem");
+	cr_assert_eq(getlease(obs).state, MAPDIRECT_STATE_HELD);
+	cr_assert_eq(getlease(obs).lease_id, mapdirect_map_lease_id(m));
+
+	/* not pmem: msync of the pages around the range */
+	memcpy(p + PAGE + 5, "persisted", 9);
+	cr_assert_eq(mapdirect_persist(m, PAGE + 5, 9), 0);
+	cr_assert_eq(mapdirect_persist(m, len - 1, 1), 0);
+	cr_assert_eq(mapdirect_persist(m, 0, len), 0);
+	cr_assert_eq(mapdirect_persist(m, 0, 0), 0);
+	cr_assert_eq(mapdirect_persist(m, len, 1), -EINVAL);
+	cr_assert_eq(mapdirect_persist(m, 1, len), -EINVAL);
+	cr_assert_eq(mapdirect_persist(m, SIZE_MAX, 2), -EINVAL);
+	fd = open(mdfs_bpath(fs, "f"), O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, back, 9, PAGE + 5), 9);
+	cr_assert_eq(memcmp(back, "persisted", 9), 0,
+		      "the store is not in the backing file");
+	close(fd);
+
+	bfd = mapdirect_break_fd(m);
+	cr_assert_geq(bfd, 0);
+	cr_assert_eq(mapdirect_wait_break(bfd, 0), 0, "no break yet");
+
+	cr_assert_eq(mapdirect_unmap(m), 0);
+	cr_assert_eq(getlease(obs).state, MAPDIRECT_STATE_NONE,
+		     "unmap ends the lease");
+	cr_assert_eq(getlease(obs).holders, 0);
+	close(obs);
+}
+
+MDFS_TEST(lib, map_part_and_refusals, NULL)
+{
+	struct mapdirect_map *m = (struct mapdirect_map *)&m;
+	int fd, ro, obs;
+
+	full_file(fs, "f", 4 * PAGE);
+	sparse_file(fs, "s", 4 * PAGE);
+	fd = open_mnt(fs, "f", O_RDWR);
+	ro = open_mnt(fs, "f", O_RDONLY);
+	obs = open_mnt(fs, "f", O_RDONLY);
+
+	cr_assert_eq(mapdirect_map_file(ro, PAGE, PROT_READ, 0, 0, &m), 0);
+	cr_assert_eq(mapdirect_map_len(m), PAGE);
+	cr_assert_eq(mapdirect_unmap(m), 0);
+
+	/* each refusal leaves no lease behind */
+	cr_assert_eq(mapdirect_map_file(fd, 5 * PAGE, PROT_READ, 0, 0, &m),
+		     -EINVAL, "longer than the file");
+	cr_assert_null(m);
+	cr_assert_eq(mapdirect_map_file(ro, 0, PROT_READ | PROT_WRITE, 0, 0,
+					&m), -EACCES, "PROT_WRITE, O_RDONLY");
+	cr_assert_null(m);
+	cr_assert_eq(getlease(obs).holders, 0);
+	close(obs);
+
+	obs = open_mnt(fs, "s", O_RDWR);
+	cr_assert_eq(mapdirect_map_file(obs, 0, PROT_READ, 0, 0, &m), -EPERM,
+		     "a file with holes is not eligible");
+	cr_assert_eq(getlease(obs).holders, 0);
+	/* MAPDIRECT_LEASE_ALLOCATE fills them first */
+	cr_assert_eq(mapdirect_map_file(obs, 0, PROT_READ,
+					MAPDIRECT_LEASE_ALLOCATE, 0, &m), 0);
+	cr_assert_eq(mapdirect_map_len(m), 4 * PAGE);
+	cr_assert_eq(mapdirect_unmap(m), 0);
+	close(obs);
+	close(ro);
+	close(fd);
+}
+
+struct writer {
+	char path[PATH_MAX];
+};
+
+/* A breaker in a child: one byte written through the mount. */
+static int write_one(void *arg)
+{
+	struct writer *w = arg;
+	int fd = open(w->path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 1;
+	if (pwrite(fd, "Z", 1, 0) != 1)
+		return 2;
+	close(fd);
+	return 0;
+}
+
+MDFS_TEST(lib, wait_break_sees_a_write, "lease_break_time=20")
+{
+	struct mapdirect_lease_info info;
+	struct mapdirect_map *m;
+	struct writer w;
+	struct timespec ts = { .tv_sec = 10 };
+	long long t0, took;
+	siginfo_t si;
+	sigset_t set;
+	char byte;
+	int fd, bfd, ret;
+	pid_t pid;
+
+	full_file(fs, "f", 4 * PAGE);
+	mdfs_pathf(w.path, "%s", mdfs_mpath(fs, "f"));
+	/* the break signal is read, not delivered */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	cr_assert_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
+
+	fd = open_mnt(fs, "f", O_RDWR);
+	cr_assert_eq(mapdirect_map_file(fd, 0, PROT_READ | PROT_WRITE, 0,
+					SIGUSR1, &m), 0);
+	close(fd);
+	bfd = mapdirect_break_fd(m);
+
+	pid = mdfs_fork_as((uid_t)-1, (gid_t)-1, write_one, &w);
+	t0 = now_ms();
+	ret = mapdirect_wait_break(bfd, 10000);
+	took = now_ms() - t0;
+	cr_assert_eq(ret, 1, "mapdirect_wait_break: %d (%s) after %lld ms",
+		     ret, ret < 0 ? strerror(-ret) : "timeout", took);
+	cr_assert_lt(took, 5000, "the break was seen after %lld ms", took);
+	info = getlease(bfd);
+	cr_assert_eq(info.state, MAPDIRECT_STATE_BREAKING);
+	cr_assert(info.ms_left > 0 && info.ms_left <= 20000, "ms_left %llu",
+		  (unsigned long long)info.ms_left);
+	/* and the signal, with the lease id (SPEC 4.3) */
+	cr_assert_eq(sigtimedwait(&set, &si, &ts), SIGUSR1,
+		     "no break signal: %s", strerror(errno));
+	cr_assert_eq(si.si_code, SI_QUEUE);
+	cr_assert_eq((uint64_t)si.si_value.sival_int,
+		     mapdirect_map_lease_id(m));
+
+	/* releasing lets the parked write go on */
+	cr_assert_eq(mapdirect_unmap(m), 0);
+	cr_assert_eq(mdfs_wait_child(pid), 0, "the breaker's write failed");
+	fd = open(mdfs_bpath(fs, "f"), O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, &byte, 1, 0), 1);
+	cr_assert_eq(byte, 'Z');
+	close(fd);
+}
+
+MDFS_TEST(lib, wait_break_times_out, NULL)
+{
+	struct mapdirect_map *m;
+	long long t0, took;
+	int fd;
+
+	full_file(fs, "f", PAGE);
+	fd = open_mnt(fs, "f", O_RDONLY);
+	cr_assert_eq(mapdirect_map_file(fd, 0, PROT_READ, 0, 0, &m), 0);
+	t0 = now_ms();
+	cr_assert_eq(mapdirect_wait_break(mapdirect_break_fd(m), 100), 0);
+	took = now_ms() - t0;
+	cr_assert_geq(took, 90, "returned after %lld ms of 100", took);
+	cr_assert_eq(mapdirect_wait_break(fd, 0), 0);
+	cr_assert_eq(mapdirect_unmap(m), 0);
+	close(fd);
+}
+
+MDFS_TEST(lib, bad_arguments, NULL)
+{
+	struct mapdirect_map *m = (struct mapdirect_map *)&m;
+	struct mapdirect_lease_info info;
+	struct mapdirect_file_status st;
+	struct mapdirect_ctx *ctx;
+	int fd;
+
+	full_file(fs, "f", PAGE);
+	fd = open_mnt(fs, "f", O_RDWR);
+
+	cr_assert_eq(mapdirect_lease(-1, 0, 0, NULL), -EBADF);
+	cr_assert_eq(mapdirect_lease(100000, 0, 0, NULL), -EBADF);
+	cr_assert_eq(mapdirect_lease(fd, 1u << 7, 0, NULL), -EINVAL);
+	cr_assert_eq(mapdirect_lease(fd, 0, 65, NULL), -EINVAL);
+	cr_assert_eq(mapdirect_lease(fd, 0, -1, NULL), -EINVAL);
+	cr_assert_eq(mapdirect_unlease(-1), -EBADF);
+	cr_assert_eq(mapdirect_getlease(fd, NULL), -EINVAL);
+	cr_assert_eq(mapdirect_getlease(-1, &info), -EBADF);
+
+	cr_assert_eq(mapdirect_map_file(fd, 0, PROT_READ, 0, 0, NULL), -EINVAL);
+	cr_assert_eq(mapdirect_map_file(-1, 0, PROT_READ, 0, 0, &m), -EBADF);
+	cr_assert_null(m, "*out is NULL after an error");
+	cr_assert_eq(mapdirect_map_file(fd, 0, 0, 0, 0, &m), -EINVAL);
+	cr_assert_eq(mapdirect_map_file(fd, 0, PROT_READ | PROT_EXEC, 0, 0,
+					&m), -EINVAL);
+	cr_assert_eq(mapdirect_map_file(fd, 0, PROT_READ, 1u << 7, 0, &m),
+		     -EINVAL);
+	cr_assert_eq(mapdirect_map_file(fd, 0, PROT_READ, 0, 99, &m), -EINVAL);
+	cr_assert_eq(getlease(fd).holders, 0, "a refusal left a lease");
+
+	cr_assert_eq(mapdirect_persist(NULL, 0, 1), -EINVAL);
+	cr_assert_eq(mapdirect_break_fd(NULL), -EINVAL);
+	cr_assert_eq(mapdirect_unmap(NULL), 0, "NULL is a no-op");
+	cr_assert_eq(mapdirect_wait_break(-1, 0), -EBADF);
+	cr_assert_eq(mapdirect_wait_break(fd, -2), -EINVAL);
+	cr_assert_eq(mapdirect_status(NULL, &st), -EINVAL);
+	cr_assert_eq(mapdirect_status(mdfs_mpath(fs, "f"), NULL), -EINVAL);
+	cr_assert_eq(mapdirect_new(NULL), -EINVAL);
+	cr_assert_eq(mapdirect_new(&ctx), 0);
+	cr_assert_eq(mapdirect_leases_load(ctx, NULL), -EINVAL);
+	cr_assert_eq(mapdirect_leases_load(NULL, fs->mnt), -EINVAL);
+	cr_assert_eq(mapdirect_mounts_load(NULL), -EINVAL);
+	cr_assert_eq(mapdirect_pmem_load(NULL), -EINVAL);
+	mapdirect_unref(ctx);
+	mapdirect_unref(NULL);
+	cr_assert_str_eq(mapdirect_state_name(7), "unknown");
+	close(fd);
+}
+
+MDFS_TEST(lib, not_on_mapdirectfs, NULL)
+{
+	struct mapdirect_lease_info info;
+	struct mapdirect_file_status st;
+	struct mapdirect_ctx *ctx;
+	const char *plain = mdfs_tpath(fs, "plain");
+	int fd;
+
+	/* a file of the temp dir: the same machine, not our mount */
+	mdfs_write_file(plain, "x", 1);
+	cr_assert_eq(mapdirect_status(plain, &st), -ENOTTY);
+	cr_assert_eq(mapdirect_status(fs->tmp, &st), -ENOTTY);
+	cr_assert_eq(mapdirect_status(mdfs_bpath(fs, "."), &st), -ENOTTY,
+		     "BACKING itself is not the mount");
+	cr_assert_eq(mapdirect_status(mdfs_mpath(fs, "nothing"), &st),
+		     -ENOENT);
+	cr_assert_eq(mapdirect_status(fs->mnt, &st), -EISDIR);
+	fd = open(plain, O_RDWR | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(mapdirect_lease(fd, 0, 0, NULL), -ENOTTY);
+	cr_assert_eq(mapdirect_getlease(fd, &info), -ENOTTY);
+	close(fd);
+	cr_assert_eq(mapdirect_new(&ctx), 0);
+	cr_assert_eq(mapdirect_leases_load(ctx, plain), -ENOTTY);
+	cr_assert_eq(mapdirect_leases_load(ctx, fs->tmp), -ENOTTY);
+	cr_assert_eq(mapdirect_leases_load(ctx, mdfs_mpath(fs, "nothing")),
+		     -ENOENT);
+	mapdirect_unref(ctx);
+}
+
+MDFS_TEST(lib, status_of_files, NULL)
+{
+	struct mapdirect_file_status st;
+	uint64_t id;
+	int fd;
+
+	full_file(fs, "f", 2 * PAGE);
+	sparse_file(fs, "s", 25 * PAGE);
+
+	cr_assert_eq(mapdirect_status(mdfs_mpath(fs, "f"), &st), 0);
+	cr_assert_eq(st.state, MAPDIRECT_STATE_NONE);
+	cr_assert_eq(st.holders, 0);
+	cr_assert(st.eligible);
+	cr_assert_str_eq(st.reason, "");
+	cr_assert_not(st.dax, "no DAX on this machine");
+
+	cr_assert_eq(mapdirect_status(mdfs_mpath(fs, "s"), &st), 0);
+	cr_assert_not(st.eligible);
+	cr_assert_str_eq(st.reason, "hole at 0+102400");
+
+	fd = open_mnt(fs, "f", O_RDWR);
+	cr_assert_eq(mapdirect_lease(fd, 0, 0, &id), 0);
+	cr_assert_eq(mapdirect_status(mdfs_mpath(fs, "f"), &st), 0);
+	cr_assert_eq(st.state, MAPDIRECT_STATE_HELD);
+	cr_assert_eq(st.holders, 1);
+	cr_assert_eq(st.lease_id, id, "our own lease");
+	cr_assert_eq(st.ms_left, 0);
+	cr_assert_eq(mapdirect_unlease(fd), 0);
+	close(fd);
+}
+
+static void own_comm(char comm[32])
+{
+	size_t len;
+	char *c = mdfs_read_file("/proc/self/comm", &len);
+
+	c[strcspn(c, "\n")] = '\0';
+	snprintf(comm, 32, "%s", c);
+	free(c);
+}
+
+MDFS_TEST(lib, lease_listing, NULL)
+{
+	struct mapdirect_lease_entry *l;
+	struct mapdirect_ctx *ctx;
+	char comm[32];
+	const char *since;
+	uint64_t id;
+	void *map;
+	int fd, n;
+
+	cr_assert_eq(mkdir(mdfs_bpath(fs, "d"), 0755), 0);
+	sparse_file(fs, "d/f", 2 * PAGE);
+	full_file(fs, "g", PAGE);
+	own_comm(comm);
+	cr_assert_eq(mapdirect_new(&ctx), 0);
+	cr_assert_eq(mapdirect_ref(ctx), ctx);
+	mapdirect_unref(ctx);	/* the ref above */
+
+	cr_assert_eq(mapdirect_leases_load(ctx, fs->mnt), 0);
+	cr_assert_null(mapdirect_lease_get_first(ctx));
+
+	fd = open_mnt(fs, "d/f", O_RDWR);
+	cr_assert_eq(mapdirect_lease(fd, MAPDIRECT_LEASE_ALLOCATE, SIGUSR2,
+				     &id), 0);
+	/* the lease follows the mapping once the fd is closed (SPEC 4.2) */
+	map = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	cr_assert_neq(map, MAP_FAILED);
+	close(fd);
+
+	n = mapdirect_leases_load(ctx, fs->mnt);
+	cr_assert_eq(n, 1, "mapdirect_leases_load: %d", n);
+	l = mapdirect_lease_get_first(ctx);
+	cr_assert_not_null(l);
+	cr_assert_null(mapdirect_lease_get_next(l));
+	cr_assert_eq(mapdirect_lease_get_id(l), id);
+	cr_assert_eq(mapdirect_lease_get_pid(l), getpid());
+	cr_assert_str_eq(mapdirect_lease_get_comm(l), comm);
+	since = mapdirect_lease_get_since(l);
+	cr_assert(strlen(since) == 24 && since[10] == 'T' && since[23] == 'Z',
+		  "since=%s", since);
+	cr_assert_eq(mapdirect_lease_get_signal(l), SIGUSR2);
+	cr_assert_eq(mapdirect_lease_get_state(l), MAPDIRECT_STATE_HELD);
+	cr_assert_eq(mapdirect_lease_get_ms_left(l), 0);
+	cr_assert_eq(mapdirect_lease_get_flags(l), MAPDIRECT_LEASE_ALLOCATE);
+	cr_assert_not(mapdirect_lease_get_fd_open(l));
+	cr_assert_str_eq(mapdirect_lease_get_path(l), "d/f");
+
+	/* any directory of the mount stands for the mount */
+	cr_assert_eq(mapdirect_leases_load(ctx, mdfs_mpath(fs, "d")), 1);
+	/* a file lists its own leases, without paths */
+	cr_assert_eq(mapdirect_leases_load(ctx, mdfs_mpath(fs, "d/f")), 1);
+	l = mapdirect_lease_get_first(ctx);
+	cr_assert_eq(mapdirect_lease_get_id(l), id);
+	cr_assert_null(mapdirect_lease_get_path(l));
+	cr_assert_eq(mapdirect_leases_load(ctx, mdfs_mpath(fs, "g")), 0);
+
+	/* a second holder: the foreach walks both */
+	fd = open_mnt(fs, "g", O_RDONLY);
+	cr_assert_eq(mapdirect_lease(fd, MAPDIRECT_LEASE_EXCLUSIVE, 0, NULL),
+		     0);
+	cr_assert_eq(mapdirect_leases_load(ctx, fs->mnt), 2);
+	n = 0;
+	mapdirect_lease_foreach(ctx, l) {
+		const char *path = mapdirect_lease_get_path(l);
+
+		n++;
+		cr_assert(!strcmp(path, "d/f") || !strcmp(path, "g"));
+		if (!strcmp(path, "g")) {
+			cr_assert_eq(mapdirect_lease_get_flags(l),
+				     MAPDIRECT_LEASE_EXCLUSIVE);
+			cr_assert(mapdirect_lease_get_fd_open(l));
+		}
+	}
+	cr_assert_eq(n, 2);
+	cr_assert_eq(mapdirect_unlease(fd), 0);
+	close(fd);
+	munmap(map, 2 * PAGE);
+	mapdirect_unref(ctx);
+}
+
+MDFS_TEST(lib, mounts_and_pmem, "lease_break_time=7")
+{
+	struct mapdirect_namespace *ns;
+	struct mapdirect_region *r;
+	struct mapdirect_mount *m, *ours = NULL;
+	struct mapdirect_ctx *ctx;
+	int n, count = 0;
+
+	cr_assert_eq(mapdirect_new(&ctx), 0);
+	n = mapdirect_mounts_load(ctx);
+	cr_assert_geq(n, 1, "mapdirect_mounts_load: %d", n);
+	mapdirect_mount_foreach(ctx, m) {
+		count++;
+		if (!strcmp(mapdirect_mount_get_path(m), fs->mnt))
+			ours = m;
+	}
+	cr_assert_eq(count, n);
+	cr_assert_not_null(ours, "%s not listed", fs->mnt);
+	cr_assert_eq(mapdirect_mount_get_error(ours), 0);
+	cr_assert_str_eq(mapdirect_mount_get_backing(ours), fs->backing);
+	cr_assert_str_eq(mapdirect_mount_get_config(ours, "lease_break_time"),
+			 "7.000");
+	cr_assert_str_eq(mapdirect_mount_get_config(ours, "dax"), "auto");
+	cr_assert_str_eq(mapdirect_mount_get_config(ours, "transport"),
+			 strcmp(fs->transport, "io_uring=on") ? "/dev/fuse" :
+								"io_uring");
+	cr_assert_null(mapdirect_mount_get_config(ours, "no-such-key"));
+	cr_assert_null(mapdirect_mount_get_device(ours, "region"),
+		       "BACKING is not on pmem here");
+	cr_assert_null(mapdirect_mount_get_backing_dax(ours));
+
+	/* whatever this machine has, the walk agrees with the count */
+	n = mapdirect_pmem_load(ctx);
+	cr_assert_geq(n, 0, "mapdirect_pmem_load: %s", strerror(-n));
+	count = 0;
+	mapdirect_region_foreach(ctx, r) {
+		count++;
+		cr_assert_str_neq(mapdirect_region_get_name(r), "");
+		mapdirect_namespace_foreach(r, ns)
+			cr_assert_str_neq(mapdirect_namespace_get_mode(ns), "");
+	}
+	cr_assert_eq(count, n);
+	mapdirect_unref(ctx);
+}
