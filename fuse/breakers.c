@@ -7,8 +7,9 @@
  * Over /dev/fuse the kernel's FUSE_INTERRUPT reaches the callback given to
  * fuse_req_interrupt_func(). libfuse 3.18 does not match interrupts to
  * io_uring requests (fuse_free_req: "no support for interrupts with
- * io-uring"), so for those the engine thread looks every 10 ms whether the
- * caller has an unblocked signal pending, which is what makes the kernel
+ * io-uring") and leaks them, so an io_uring mount turns interrupts off and
+ * the engine thread looks every 10 ms whether the caller of a parked
+ * request has an unblocked signal pending, which is what makes the kernel
  * send FUSE_INTERRUPT in the first place.
  */
 #include <errno.h>
@@ -35,7 +36,8 @@ struct mdfs_parked *mdfs_parked_new(fuse_req_t req, enum mdfs_op op,
 	pk->op = op;
 	pk->p.owner = owner;
 	pk->tid = fuse_req_ctx(req)->pid;
-	pk->uring = fuse_req_is_uring(req);
+	/* on an io_uring mount interrupts are off for every request */
+	pk->uring = mdfs.io_uring || fuse_req_is_uring(req);
 	return pk;
 }
 
@@ -60,6 +62,8 @@ static void uring_link(struct mdfs_parked *pk)
 	uring_parked = pk;
 	__atomic_add_fetch(&mdfs_uring_parked, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&uring_lock);
+	/* the engine thread may sleep long: it polls every 10 ms from now */
+	mdfs_lease_wake();
 }
 
 /* Exactly one of run, cancel-on-interrupt or refusal frees @pk. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -23,10 +24,11 @@
 
 #define TAG_TIMER (1ULL << 62)
 #define TAG_SIGNAL (2ULL << 62)
+#define TAG_WAKE (3ULL << 62)
 
 extern unsigned int mdfs_uring_parked;
 
-static int epfd = -1, timerfd = -1, sigfd = -1;
+static int epfd = -1, timerfd = -1, sigfd = -1, wakefd = -1;
 static pthread_t engine_thread, loop_thread;
 static bool engine_running;
 
@@ -195,6 +197,12 @@ static void *engine_main(void *arg)
 				    errno != EAGAIN)
 					md_err("timerfd: %m\n");
 				md_engine_expire(mdfs.eng, &d);
+			} else if (tag == TAG_WAKE) {
+				uint64_t v;
+
+				if (read(wakefd, &v, sizeof(v)) < 0 &&
+				    errno != EAGAIN)
+					md_err("eventfd: %m\n");
 			} else if (tag == TAG_SIGNAL) {
 				struct signalfd_siginfo si;
 
@@ -239,7 +247,11 @@ int mdfs_lease_init(void)
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (epfd < 0 || timerfd < 0 || sigfd < 0)
+	wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (epfd < 0 || timerfd < 0 || sigfd < 0 || wakefd < 0)
+		return -errno;
+	ev.data.u64 = TAG_WAKE;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev))
 		return -errno;
 	ev.data.u64 = TAG_TIMER;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, timerfd, &ev))
@@ -248,6 +260,14 @@ int mdfs_lease_init(void)
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev))
 		return -errno;
 	return 0;
+}
+
+void mdfs_lease_wake(void)
+{
+	uint64_t one = 1;
+
+	if (write(wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		md_err("eventfd: %m\n");
 }
 
 int mdfs_lease_start(void)
@@ -280,9 +300,11 @@ void mdfs_lease_stop(void)
 	}
 	if (sigfd >= 0)
 		close(sigfd);
+	if (wakefd >= 0)
+		close(wakefd);
 	if (timerfd >= 0)
 		close(timerfd);
 	if (epfd >= 0)
 		close(epfd);
-	sigfd = timerfd = epfd = -1;
+	sigfd = timerfd = epfd = wakefd = -1;
 }

@@ -376,6 +376,11 @@ static void mdfs_init(void *userdata, struct fuse_conn_info *conn)
 		}
 		mdfs.io_uring = false;
 	}
+	/* libfuse 3.18 neither delivers nor frees interrupts of io_uring
+	 * requests (each one leaks): have the kernel stop sending them;
+	 * parked requests notice signals by polling instead (breakers.c) */
+	if (mdfs.io_uring)
+		conn->no_interrupt = 1;
 	/* mediated mode still lets MAP_SHARED work on direct-io files */
 	fuse_set_feature_flag(conn, FUSE_CAP_DIRECT_IO_ALLOW_MMAP);
 	fuse_set_feature_flag(conn, FUSE_CAP_ATOMIC_O_TRUNC);

@@ -101,6 +101,7 @@ void mdfs_orphans_sweep(void);
 int mdfs_lease_init(void);
 int mdfs_lease_start(void);
 void mdfs_lease_stop(void);
+void mdfs_lease_wake(void);
 void mdfs_dispose_run(struct md_dispose *d);
 
 /* breakers.c: block-map-changing operations wait for breaks (SPEC 4.3) */

@@ -4,7 +4,9 @@ set -uo pipefail
 build=${1:-build}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
-cleanup() { bash "$repo/scripts/cleanup-test-mounts.sh"; }
+# this run's temp dirs carry its id: cleanup leaves other runs alone
+export MDFS_RUN_ID=$$
+cleanup() { bash "$repo/scripts/cleanup-test-mounts.sh" "$MDFS_RUN_ID"; }
 trap cleanup EXIT
 
 export MDFS_BIN="$repo/$build/fuse/mapdirectfs"

@@ -846,6 +846,26 @@ static void make_dir(const char *path)
 		     strerror(errno));
 }
 
+/*
+ * Which test run owns this dir (scripts/run-tests.sh exports MDFS_RUN_ID):
+ * its cleanup then leaves the dirs of another run in progress alone.
+ */
+static void write_run_id(struct mdfs_fs *fs)
+{
+	const char *id = getenv("MDFS_RUN_ID");
+	char path[PATH_MAX];
+	FILE *f;
+
+	if (!id)
+		return;
+	mdfs_pathf(path, "%s/run.id", fs->tmp);
+	f = fopen(path, "we");
+	if (!f)
+		return;
+	fprintf(f, "%s\n", id);
+	fclose(f);
+}
+
 void mdfs_setup(struct mdfs_fs *fs)
 {
 	char tmpl[] = "/tmp/mdfs-test.XXXXXX";
@@ -866,6 +886,7 @@ void mdfs_setup(struct mdfs_fs *fs)
 	mdfs_pathf(fs->log, "%s/daemon.log", fs->tmp);
 	make_dir(fs->backing);
 	make_dir(fs->mnt);
+	write_run_id(fs);
 }
 
 static void wait_mounted(struct mdfs_fs *fs)
