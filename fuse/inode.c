@@ -50,6 +50,7 @@ static void inode_init(struct mdfs_inode *inode, int fd, const struct stat *st)
 	inode->backing_id = 0;
 	inode->privs = false;
 	inode->orphan = false;
+	inode->writers = NULL;
 	inode->orphan_next = NULL;
 	md_lfile_init(&inode->lf, st->st_dev, st->st_ino);
 	pthread_mutex_init(&inode->lock, NULL);
@@ -196,6 +197,7 @@ void mdfs_orphans_sweep(void)
 		}
 		*pp = inode->orphan_next;
 		inode->orphan = false;
+	inode->writers = NULL;
 		if (inode->nlookup == 0) {
 			HASH_DEL(mdfs.table, inode);
 			inode_free(inode);

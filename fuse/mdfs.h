@@ -32,6 +32,9 @@ struct mdfs_inode {
 	int backing_id;		/* passthrough id while nopen > 0, else 0 */
 	bool privs;		/* suid/sgid/fcaps a write must clear; atomic */
 	struct md_lfile lf;	/* lease state (engine lock) */
+	/* unmediated writable open files (mediate=leased), under ->lock:
+	 * a lease is refused while one of a non-holder exists (SPEC 3.1) */
+	struct mdfs_file *writers;
 	/* forgotten by the kernel but leased: kept until the leases end;
 	 * under table_lock */
 	bool orphan;
@@ -56,6 +59,9 @@ struct mdfs_file {
 	int flags;		/* open flags, for breakers without their own */
 	struct mdfs_inode *inode;
 	struct md_owner lo;	/* the lease taken through this open file */
+	bool mediated;		/* its writes reach the daemon */
+	pid_t tgid;		/* unmediated writers: the process */
+	struct mdfs_file *wprev, *wnext;	/* inode->writers */
 };
 
 /* mdfs_handles_free - at exit: close and free every handle left */
@@ -81,6 +87,8 @@ struct mdfs {
 	struct md_engine *eng;
 	bool stopping;		/* SIGTERM: breakers no longer wait */
 	uint64_t map_dev;	/* device mappings in the mount show; lazily */
+	/* requests that crossed the daemon (tests check who bypasses it) */
+	uint64_t nread, nwrite;
 };
 
 extern struct mdfs mdfs;
@@ -151,6 +159,7 @@ void mdfs_reply_open(fuse_req_t req, int err, struct fuse_file_info *fi);
 void mdfs_reply_attr(fuse_req_t req, int err, const struct stat *st);
 
 /* ops_lease.c */
+int mdfs_foreign_writer(struct mdfs_inode *inode, pid_t pid);
 void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		struct fuse_file_info *fi, unsigned int flags,
 		const void *in_buf, size_t in_bufsz, size_t out_bufsz);

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "mdfs.h"
+#include "proc.h"
 
 #ifndef FUSE_DEV_IOC_BACKING_CLOSE
 #define FUSE_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
@@ -52,10 +53,48 @@ static void file_drop(struct mdfs_link *l)
 }
 
 /* Turn an open backing fd into the reply of open/create. */
+static void writers_add(struct mdfs_inode *inode, struct mdfs_file *f)
+{
+	f->wprev = NULL;
+	f->wnext = inode->writers;
+	if (inode->writers)
+		inode->writers->wprev = f;
+	inode->writers = f;
+}
+
+static void writers_del(struct mdfs_inode *inode, struct mdfs_file *f)
+{
+	if (f->wprev)
+		f->wprev->wnext = f->wnext;
+	else
+		inode->writers = f->wnext;
+	if (f->wnext)
+		f->wnext->wprev = f->wprev;
+}
+
+/*
+ * Which opens the daemon mediates (SPEC 3.1): reads never break a lease,
+ * so read-only opens read the backing file directly; so do writable opens
+ * of a file without a lease under mediate=leased. Decided under
+ * inode->lock, which a lease request holds too: no open slips between a
+ * lease's check and its grant.
+ */
+static bool must_mediate(struct mdfs_inode *inode, int flags)
+{
+	if (!mdfs.passthrough)
+		return true;	/* no passthrough: everything is mediated */
+	if ((flags & O_ACCMODE) == O_RDONLY)
+		return false;
+	return mdfs.cfg.mediate == MD_MEDIATE_ALL ||
+	       __atomic_load_n(&inode->lf.nleases, __ATOMIC_SEQ_CST);
+}
+
 static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 		      struct fuse_file_info *fi)
 {
+	bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
 	struct mdfs_file *f;
+	pid_t tgid = 0;
 	int err = 0;
 
 	f = malloc(sizeof(*f));
@@ -65,12 +104,21 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 	f->flags = fi->flags;
 	f->inode = inode;
 	f->lo.lease = NULL;
+	/* an unmediated writer is known by its process; ask before locking */
+	if (writable && mdfs.passthrough && mdfs.cfg.mediate == MD_MEDIATE_LEASED)
+		tgid = md_proc_tgid(fuse_req_ctx(req)->pid);
 
 	pthread_mutex_lock(&inode->lock);
+	f->mediated = must_mediate(inode, fi->flags);
 	if (mdfs.passthrough)
 		err = passthrough_attach(req, inode, fd, fi);
-	if (!err)
+	if (!err) {
 		inode->nopen++;
+		if (writable && !f->mediated) {
+			f->tgid = tgid;
+			writers_add(inode, f);
+		}
+	}
 	pthread_mutex_unlock(&inode->lock);
 	if (err) {
 		free(f);
@@ -80,8 +128,8 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 	f->link.drop = file_drop;
 	mdfs_handle_add(&f->link);
 	fi->fh = (uintptr_t)f;
-	fi->direct_io = 1;
-	fi->parallel_direct_writes = 1;
+	fi->direct_io = f->mediated;
+	fi->parallel_direct_writes = f->mediated;
 	fi->keep_cache = 0;
 	return 0;
 }
@@ -98,6 +146,8 @@ static void file_put(struct mdfs_file *f)
 		mdfs_dispose_run(&d);
 	}
 	pthread_mutex_lock(&inode->lock);
+	if (!f->mediated && (f->flags & O_ACCMODE) != O_RDONLY)
+		writers_del(inode, f);
 	if (--inode->nopen == 0 && inode->backing_id) {
 		/* by the session fd: the request may be answered already */
 		if (ioctl(fuse_session_fd(mdfs.se), FUSE_DEV_IOC_BACKING_CLOSE,
@@ -215,6 +265,7 @@ void mdfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 
+	__atomic_add_fetch(&mdfs.nread, 1, __ATOMIC_RELAXED);
 	/* libfuse reads straight into the reply (or splices): no copy here */
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = mdfs_file(fi)->fd;
@@ -243,6 +294,7 @@ void mdfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	struct mdfs_parked *pk;
 	size_t size;
 
+	__atomic_add_fetch(&mdfs.nwrite, 1, __ATOMIC_RELAXED);
 	/* the no-lease path: two atomics, no lookup (see md_gate_enter) */
 	if (md_gate_enter(&f->inode->lf)) {
 		ssize_t n = mdfs_do_write(req, f, in, off);

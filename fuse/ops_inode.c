@@ -3,11 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "caps.h"
+#include "log.h"
 #include "mdfs.h"
 
 /* Answer a create-like op with the entry of @name, or with @err. */
@@ -118,6 +121,9 @@ int mdfs_do_setattr(struct mdfs_inode *inode, struct stat *attr, int valid,
 	int err = 0;
 
 	mdfs_procfd(inode->fd, procfd);
+	md_dbg("setattr inode %llu valid 0x%x mode 0%o size %lld\n",
+	       (unsigned long long)inode->ino, valid, attr->st_mode,
+	       (long long)attr->st_size);
 	if (valid & FUSE_SET_ATTR_MODE) {
 		if (fd >= 0 ? fchmod(fd, attr->st_mode) :
 			      fchmodat(AT_FDCWD, procfd, attr->st_mode, 0)) {
@@ -171,6 +177,16 @@ void mdfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct mdfs_inode *inode = mdfs_inode(ino);
 	struct mdfs_file *f = fi ? mdfs_file(fi) : NULL;
 	struct mdfs_parked *pk;
+
+	/*
+	 * A passthrough write never reaches the daemon; on a file with
+	 * suid/sgid/caps the kernel's file_remove_privs() sends an empty
+	 * SETATTR instead, and with HANDLE_KILLPRIV_V2 the clearing is ours.
+	 */
+	if (!(valid & ~FUSE_SET_ATTR_CTIME) &&
+	    __atomic_load_n(&inode->privs, __ATOMIC_RELAXED) &&
+	    !md_caps_has(fuse_req_ctx(req)->pid, CAP_FSETID))
+		valid |= FUSE_SET_ATTR_KILL_SUID;
 
 	/* only a size change touches the block map (SPEC 4.3) */
 	if (!(valid & FUSE_SET_ATTR_SIZE) || md_gate_enter(&inode->lf)) {

@@ -31,12 +31,34 @@ static int fill_holes(struct mdfs_inode *inode)
 	return err;
 }
 
+/*
+ * An unmediated writable open file of a process other than @pid that holds
+ * no lease on the file (SPEC 3.1): its writes would bypass every break.
+ * Must hold inode->lock. @return that process, or 0.
+ */
+int mdfs_foreign_writer(struct mdfs_inode *inode, pid_t pid)
+{
+	uint32_t holders, id, flags;
+	uint64_t left;
+
+	for (struct mdfs_file *f = inode->writers; f; f = f->wnext) {
+		if (f->tgid == pid)
+			continue;
+		md_lease_state(mdfs.eng, &inode->lf, f->tgid, &holders, &id,
+			       &flags, &left);
+		if (!id)
+			return f->tgid > 0 ? f->tgid : -1;
+	}
+	return 0;
+}
+
 static int do_lease(fuse_req_t req, struct mdfs_file *f,
 		    struct mapdirect_lease *arg)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct md_lease_req rq = { 0 };
 	struct timespec now;
+	pid_t writer;
 	char reason[96], comm[16];
 	struct md_dispose d;
 	struct stat st;
@@ -75,7 +97,18 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	rq.since_real_ms = (uint64_t)now.tv_sec * 1000 +
 			   (uint64_t)now.tv_nsec / 1000000;
 	md_dispose_init(&d);
-	ret = md_lease_take(mdfs.eng, &f->inode->lf, &rq, &d, &id);
+	/* the writers' check and the grant under one lock: an open decides
+	 * mediated or not under it too */
+	pthread_mutex_lock(&f->inode->lock);
+	writer = mdfs_foreign_writer(f->inode, rq.pid);
+	if (writer) {
+		md_dbg("lease refused to pid %d: open for writing by pid %d\n",
+		       rq.pid, writer);
+		ret = -EAGAIN;
+	} else {
+		ret = md_lease_take(mdfs.eng, &f->inode->lf, &rq, &d, &id);
+	}
+	pthread_mutex_unlock(&f->inode->lock);
 	mdfs_dispose_run(&d);
 	if (ret)
 		return ret;

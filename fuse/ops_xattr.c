@@ -112,6 +112,18 @@ static int render_eligible(struct mdfs_inode *inode, struct md_buf *b)
 	close(fd);
 	if (ret < 0)
 		return ret;
+	if (ret) {
+		pid_t writer;
+
+		pthread_mutex_lock(&inode->lock);
+		writer = mdfs_foreign_writer(inode, 0);
+		pthread_mutex_unlock(&inode->lock);
+		if (writer) {
+			snprintf(reason, sizeof(reason),
+				 "open for writing by pid %d", writer);
+			ret = 0;
+		}
+	}
 	md_buf_printf(b, ret ? "yes\n" : "no: %s\n", reason);
 	return 0;
 }
@@ -134,6 +146,11 @@ static int virtual_value(struct mdfs_inode *inode, const char *name,
 	} else if (root && !strcmp(what, "stats")) {
 		md_engine_stats(mdfs.eng, &st);
 		md_render_stats(b, &st);
+		md_buf_printf(b, "requests_read=%llu\nrequests_write=%llu\n",
+			      (unsigned long long)__atomic_load_n(&mdfs.nread,
+							       __ATOMIC_RELAXED),
+			      (unsigned long long)__atomic_load_n(&mdfs.nwrite,
+							       __ATOMIC_RELAXED));
 	} else if (root && !strcmp(what, "config")) {
 		render_config(b);
 	} else if (root && !strcmp(what, "device")) {
