@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 export PKG_CONFIG_PATH := $(CURDIR)/.deps/libfuse/lib/pkgconfig
 
-.PHONY: all deps build test test-asan demo install uninstall clean uring fuzz
+.PHONY: all deps build test test-asan demo install uninstall clean uring fuzz soak
 
 all: build
 
@@ -34,6 +34,14 @@ test-asan: deps uring
 FUZZ_SECONDS ?= 30
 fuzz: build
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# long runs: the model-based test with many seeds, the parsers' fuzzer
+SOAK_SEEDS ?= 200
+SOAK_STEPS ?= 1000
+soak: build uring
+	@MDFS_MODEL_SEEDS=$(SOAK_SEEDS) MDFS_MODEL_STEPS=$(SOAK_STEPS) \
+	  bash scripts/run-tests.sh $(BUILD) --filter 'model*/*'
+	@bash scripts/fuzz.sh 300
 
 demo: build uring
 	@bash scripts/demo.sh $(BUILD)
