@@ -338,6 +338,7 @@ static void release_parked(struct md_engine *eng, struct md_lfile *lf,
 		p->state = P_RUNNING;
 		__atomic_add_fetch(&lf->inflight, 1, __ATOMIC_SEQ_CST);
 		eng->st.parked_now--;
+		eng->st.parked_run++;
 		*d->run_tail = p;
 		d->run_tail = &p->next;
 	}

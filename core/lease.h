@@ -108,6 +108,7 @@ struct md_stats {
 	uint64_t breaks_now;
 	uint64_t parked_total;
 	uint64_t parked_now;
+	uint64_t parked_run;		/* released to run */
 	uint64_t interrupted;		/* parked operations cancelled */
 	uint64_t nonblock;		/* EWOULDBLOCK to O_NONBLOCK breakers */
 	uint64_t txtbsy;		/* ETXTBSY for exclusive leases */

@@ -111,6 +111,7 @@ void md_render_stats(struct md_buf *b, const struct md_stats *st)
 		      "breaks_active=%llu\n"
 		      "parked_total=%llu\n"
 		      "parked_now=%llu\n"
+		      "parked_run=%llu\n"
 		      "parked_interrupted=%llu\n"
 		      "breakers_nonblock=%llu\n"
 		      "breakers_txtbsy=%llu\n",
@@ -126,6 +127,7 @@ void md_render_stats(struct md_buf *b, const struct md_stats *st)
 		      (unsigned long long)st->breaks_now,
 		      (unsigned long long)st->parked_total,
 		      (unsigned long long)st->parked_now,
+		      (unsigned long long)st->parked_run,
 		      (unsigned long long)st->interrupted,
 		      (unsigned long long)st->nonblock,
 		      (unsigned long long)st->txtbsy);

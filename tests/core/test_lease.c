@@ -239,6 +239,7 @@ Test(core_lease, break_notifies_each_holder_once_and_parks)
 	cr_assert_eq(st.breaks_now, 0);
 	cr_assert_eq(st.parked_total, 2);
 	cr_assert_eq(st.parked_now, 0);
+	cr_assert_eq(st.parked_run, 2);
 	cr_assert_eq(st.refused, 1);
 }
 
@@ -383,6 +384,8 @@ Test(core_lease, parked_op_can_be_cancelled_once)
 	md_engine_stats(eng, &st);
 	cr_assert_eq(st.interrupted, 1);
 	cr_assert_eq(st.parked_now, 0);
+	cr_assert_eq(st.parked_run, 2);
+	cr_assert_eq(st.parked_total, st.parked_run + st.interrupted);
 }
 
 Test(core_lease, lease_follows_the_mapping_not_the_fd)
