@@ -41,6 +41,7 @@ SOAK_STEPS ?= 1000
 soak: build uring
 	@MDFS_MODEL_SEEDS=$(SOAK_SEEDS) MDFS_MODEL_STEPS=$(SOAK_STEPS) \
 	  bash scripts/run-tests.sh $(BUILD) --filter 'model*/*'
+	@MDFS_FUZZ_OPS=200000 bash scripts/run-tests.sh $(BUILD) --filter 'fuzz_mount*/*'
 	@bash scripts/fuzz.sh 300
 
 demo: build uring
