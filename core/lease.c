@@ -237,6 +237,16 @@ static void remove_lease(struct md_engine *eng, struct md_lease *l,
 	__atomic_sub_fetch(&lf->nleases, 1, __ATOMIC_SEQ_CST);
 	eng->st.active--;
 	(*counter)++;
+	/* its holder may write on, unseen (an open file from before any
+	 * lease): the embedder decides whether the others must break */
+	if (lf->nleases && counter != &eng->st.exited) {
+		struct md_event *ev = push_event(d, MD_EV_ENDED, l);
+
+		if (ev) {
+			ev->dev = lf->dev;
+			ev->ino = lf->ino;
+		}
+	}
 	free(l);
 
 	if (!h->leases) {

@@ -78,6 +78,7 @@ enum md_event_type {
 	MD_EV_BREAK,	/* a lease's break started: poll-notify, signal */
 	MD_EV_REVOKE,	/* a lease was revoked: signal per revoke= */
 	MD_EV_POLL_PUT,	/* a poll handle nobody will notify any more */
+	MD_EV_ENDED,	/* a lease ended while the file keeps others */
 };
 
 struct md_event {
@@ -86,6 +87,7 @@ struct md_event {
 	pid_t pid, tid;
 	int signo;		/* BREAK: requested signal; REVOKE: to send */
 	void *poll;		/* poll handle to notify (BREAK) or drop */
+	uint64_t dev, ino;	/* the file (ENDED) */
 	char comm[16];
 };
 

@@ -140,6 +140,21 @@ close_fd:
 	return err;
 }
 
+/* The inode of (dev, ino) with one more reference (mdfs_forget_one drops
+ * it), or NULL when the table has none. */
+struct mdfs_inode *mdfs_inode_pin(uint64_t dev, uint64_t ino)
+{
+	struct inode_key key = { .dev = (dev_t)dev, .ino = (ino_t)ino };
+	struct mdfs_inode *inode;
+
+	pthread_mutex_lock(&mdfs.table_lock);
+	HASH_FIND(hh, mdfs.table, &key, sizeof(key), inode);
+	if (inode)
+		inode->nlookup++;
+	pthread_mutex_unlock(&mdfs.table_lock);
+	return inode;
+}
+
 static void inode_free(struct mdfs_inode *inode)
 {
 	close(inode->fd);

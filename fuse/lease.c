@@ -145,6 +145,9 @@ void mdfs_dispose_run(struct md_dispose *d)
 		case MD_EV_POLL_PUT:
 			fuse_pollhandle_destroy(ev->poll);
 			break;
+		case MD_EV_ENDED:
+			mdfs_lease_ended(ev->dev, ev->ino);
+			break;
 		}
 	}
 	if (d->oom)

@@ -100,6 +100,7 @@ int mdfs_root_init(int fd);
 int mdfs_do_lookup(struct mdfs_inode *parent, const char *name,
 		   struct fuse_entry_param *e);
 void mdfs_forget_one(struct mdfs_inode *inode, uint64_t n);
+struct mdfs_inode *mdfs_inode_pin(uint64_t dev, uint64_t ino);
 int mdfs_stat(struct mdfs_inode *inode, struct stat *st);
 void mdfs_inode_table_destroy(void);
 
@@ -160,6 +161,7 @@ void mdfs_reply_attr(fuse_req_t req, int err, const struct stat *st);
 
 /* ops_lease.c */
 int mdfs_foreign_writer(struct mdfs_inode *inode, pid_t pid);
+void mdfs_lease_ended(uint64_t dev, uint64_t ino);
 void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		struct fuse_file_info *fi, unsigned int flags,
 		const void *in_buf, size_t in_bufsz, size_t out_bufsz);

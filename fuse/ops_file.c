@@ -140,6 +140,12 @@ static void file_put(struct mdfs_file *f)
 	struct mdfs_inode *inode = f->inode;
 	struct md_dispose d;
 
+	/* no longer a writer before its lease's end is looked at */
+	if (!f->mediated && (f->flags & O_ACCMODE) != O_RDONLY) {
+		pthread_mutex_lock(&inode->lock);
+		writers_del(inode, f);
+		pthread_mutex_unlock(&inode->lock);
+	}
 	/* the lease may live on in a mapping (SPEC 4.2) */
 	if (f->lo.lease) {
 		md_dispose_init(&d);
@@ -147,8 +153,6 @@ static void file_put(struct mdfs_file *f)
 		mdfs_dispose_run(&d);
 	}
 	pthread_mutex_lock(&inode->lock);
-	if (!f->mediated && (f->flags & O_ACCMODE) != O_RDONLY)
-		writers_del(inode, f);
 	if (--inode->nopen == 0 && inode->backing_id) {
 		/* by the session fd: the request may be answered already */
 		if (ioctl(fuse_session_fd(mdfs.se), FUSE_DEV_IOC_BACKING_CLOSE,

@@ -52,6 +52,45 @@ int mdfs_foreign_writer(struct mdfs_inode *inode, pid_t pid)
 	return 0;
 }
 
+/*
+ * A lease of the file ended while others remain. If a process that holds
+ * none now has an unmediated writable open file (one from before any
+ * lease: a former holder's), its writes would bypass the remaining
+ * leases unseen (SPEC 3.1, 4.3): break them now, as its write would.
+ */
+void mdfs_lease_ended(uint64_t dev, uint64_t ino)
+{
+	struct md_parked p = { 0 };
+	struct mdfs_inode *inode;
+	struct md_dispose d;
+	pid_t writer;
+	int ret;
+
+	inode = mdfs_inode_pin(dev, ino);
+	if (!inode)
+		return;
+	pthread_mutex_lock(&inode->lock);
+	writer = mdfs_foreign_writer(inode, 0);
+	pthread_mutex_unlock(&inode->lock);
+	if (writer) {
+		md_dispose_init(&d);
+		/* a breaker that parks nothing and waits for nobody */
+		ret = md_break(mdfs.eng, &inode->lf, &p, true, &d);
+		if (ret == 0)
+			md_gate_exit(&inode->lf);
+		else if (ret == -ETXTBSY)
+			md_warn("pid %d writes unmediated beside an exclusive "
+				"lease of inode %llu\n", writer,
+				(unsigned long long)ino);
+		else
+			md_dbg("pid %d writes unmediated: breaking the leases "
+			       "of inode %llu\n", writer,
+			       (unsigned long long)ino);
+		mdfs_dispose_run(&d);
+	}
+	mdfs_forget_one(inode, 1);
+}
+
 static int do_lease(fuse_req_t req, struct mdfs_file *f,
 		    struct mapdirect_lease *arg)
 {

@@ -934,6 +934,30 @@ static void write_pidfile(struct mdfs_fs *fs)
 	fclose(f);
 }
 
+/* Append ",@opt" (or "@opt" to an empty @dst) if @opt is not empty */
+static void opt_append(char *dst, size_t len, const char *opt)
+{
+	size_t n = strlen(dst);
+
+	if (!opt || !*opt)
+		return;
+	cr_assert_lt(n + 1 + strlen(opt), len, "options too long: %s,%s", dst,
+		     opt);
+	snprintf(dst + n, len - n, "%s%s", n ? "," : "", opt);
+}
+
+bool mdfs_mediate_all(const struct mdfs_fs *fs)
+{
+	const char *s = fs->opts[0] ? fs->opts : fs->mediate, *val = NULL;
+
+	/* the daemon takes the last one, as for any -o option */
+	for (const char *p = s; p && *p; p = strchr(p, ',') ?
+					 strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, "mediate=", 8))
+			val = p + 8;
+	return val && !strncmp(val, "all", 3) && (val[3] == ',' || !val[3]);
+}
+
 void mdfs_start(struct mdfs_fs *fs, const char *const flags[],
 		const char *opts)
 {
@@ -945,10 +969,11 @@ void mdfs_start(struct mdfs_fs *fs, const char *const flags[],
 	cr_assert(access(mdfs_bin(), X_OK) == 0,
 		  "daemon binary %s: %s (build it, or set MDFS_BIN)",
 		  mdfs_bin(), strerror(errno));
-	snprintf(optstr, sizeof(optstr), "%s%s%s",
-		 fs->transport ? fs->transport : "",
-		 fs->transport && opts && *opts ? "," : "",
-		 opts ? opts : "");
+	snprintf(optstr, sizeof(optstr), "%s", fs->transport ? fs->transport :
+		 "");
+	opt_append(optstr, sizeof(optstr), opts);
+	opt_append(optstr, sizeof(optstr), fs->mediate);
+	snprintf(fs->opts, sizeof(fs->opts), "%s", optstr);
 	argv[n++] = mdfs_bin();
 	argv[n++] = "-f";
 	while (flags && *flags && n < 24)
@@ -1045,6 +1070,7 @@ void mdfs_umount(struct mdfs_fs *fs)
 		fs->guard_fd = -1;
 	}
 	fs->tmp[0] = '\0';
+	fs->opts[0] = '\0';
 	fs->ext4 = false;
 }
 
@@ -1055,6 +1081,13 @@ void mdfs_fixture_fini(void)
 
 void mdfs_fixture_run(const char *transport, enum mdfs_kind kind,
 		      const char *opts, void (*body)(struct mdfs_fs *fs))
+{
+	mdfs_fixture_run_mode(transport, NULL, kind, opts, body);
+}
+
+void mdfs_fixture_run_mode(const char *transport, const char *mediate,
+			   enum mdfs_kind kind, const char *opts,
+			   void (*body)(struct mdfs_fs *fs))
 {
 	struct mdfs_fs *fs = &mdfs_fixture;
 
@@ -1070,6 +1103,8 @@ void mdfs_fixture_run(const char *transport, enum mdfs_kind kind,
 	/* modes in tests are exact */
 	umask(022);
 	fs->transport = transport;
+	fs->mediate = mediate;
+	fs->opts[0] = '\0';
 	switch (kind) {
 	case MDFS_DIR:
 		mdfs_mount(fs, opts);

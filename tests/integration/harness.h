@@ -40,6 +40,9 @@ struct mdfs_fs {
 	char mnt[PATH_MAX];	/* MOUNTPOINT given to the daemon */
 	char log[PATH_MAX];	/* daemon stdout+stderr, appended per start */
 	const char *transport;	/* "io_uring=off" / "io_uring=on" or NULL */
+	const char *mediate;	/* "mediate=all", appended to every start's
+				 * options, or NULL (the default mode) */
+	char opts[2048];	/* -o of the last start, "" before one */
 	pid_t pid;		/* running daemon, 0 if none */
 	int pidfd;		/* pidfd of the last daemon, -1 if none */
 	bool ext4;		/* backing is a loop-mounted ext4 image */
@@ -57,6 +60,15 @@ struct mdfs_result {
 	char err[4096];		/* stderr, NUL-terminated, truncated */
 };
 
+/* One Criterion test of a body: the fixture, then @body(fs) */
+#define MDFS_TEST_REG_(csuite, name, transport, mediate, kind, opts, body) \
+	Test(csuite, name, .fini = mdfs_fixture_fini,			\
+	     .timeout = MDFS_TEST_TIMEOUT)				\
+	{								\
+		mdfs_fixture_run_mode(transport, mediate, kind, opts,	\
+				      body);				\
+	}
+
 /*
  * MDFS_TEST_KIND - register one test body twice, once per FUSE transport
  *
@@ -68,18 +80,30 @@ struct mdfs_result {
  */
 #define MDFS_TEST_KIND(suite, name, kind, opts)				\
 	static void suite##__##name(struct mdfs_fs *fs);		\
-	Test(suite##_devfuse, name, .fini = mdfs_fixture_fini,		\
-	     .timeout = MDFS_TEST_TIMEOUT)				\
-	{								\
-		mdfs_fixture_run("io_uring=off", kind, opts,		\
-				 suite##__##name);			\
-	}								\
-	Test(suite##_uring, name, .fini = mdfs_fixture_fini,		\
-	     .timeout = MDFS_TEST_TIMEOUT)				\
-	{								\
-		mdfs_fixture_run("io_uring=on", kind, opts,		\
-				 suite##__##name);			\
-	}								\
+	MDFS_TEST_REG_(suite##_devfuse, name, "io_uring=off", NULL,	\
+		       kind, opts, suite##__##name)			\
+	MDFS_TEST_REG_(suite##_uring, name, "io_uring=on", NULL,	\
+		       kind, opts, suite##__##name)			\
+	static void suite##__##name(struct mdfs_fs *fs)
+
+/*
+ * MDFS_TEST_MODES_KIND - MDFS_TEST_KIND, and the same again under
+ * mediate=all (SPEC 3.1): suite_devfuse::name and suite_uring::name run
+ * in the default mode (mediate=leased), suite_devfuse_all::name and
+ * suite_uring_all::name with ",mediate=all" appended to the options of
+ * every daemon the fixture or the body starts. The body asks
+ * mdfs_mediate_all(fs) where the two modes differ.
+ */
+#define MDFS_TEST_MODES_KIND(suite, name, kind, opts)			\
+	static void suite##__##name(struct mdfs_fs *fs);		\
+	MDFS_TEST_REG_(suite##_devfuse, name, "io_uring=off", NULL,	\
+		       kind, opts, suite##__##name)			\
+	MDFS_TEST_REG_(suite##_uring, name, "io_uring=on", NULL,	\
+		       kind, opts, suite##__##name)			\
+	MDFS_TEST_REG_(suite##_devfuse_all, name, "io_uring=off",	\
+		       "mediate=all", kind, opts, suite##__##name)	\
+	MDFS_TEST_REG_(suite##_uring_all, name, "io_uring=on",		\
+		       "mediate=all", kind, opts, suite##__##name)	\
 	static void suite##__##name(struct mdfs_fs *fs)
 
 /* a directory BACKING */
@@ -92,9 +116,28 @@ struct mdfs_result {
 #define MDFS_TEST_NOMOUNT(suite, name) \
 	MDFS_TEST_KIND(suite, name, MDFS_NOMOUNT, NULL)
 
+/* The same, over both transports and in both mediate= modes (SPEC 3.1):
+ * the layout-lease suites (test_lease_*.c) */
+#define MDFS_LEASE_TEST(suite, name, opts) \
+	MDFS_TEST_MODES_KIND(suite, name, MDFS_DIR, opts)
+#define MDFS_LEASE_TEST_EXT4(suite, name, opts) \
+	MDFS_TEST_MODES_KIND(suite, name, MDFS_EXT4, opts)
+#define MDFS_LEASE_TEST_NOMOUNT(suite, name) \
+	MDFS_TEST_MODES_KIND(suite, name, MDFS_NOMOUNT, NULL)
+
 void mdfs_fixture_fini(void);
 void mdfs_fixture_run(const char *transport, enum mdfs_kind kind,
 		      const char *opts, void (*body)(struct mdfs_fs *fs));
+/* ... with @mediate ("mediate=all" or NULL) appended to every start */
+void mdfs_fixture_run_mode(const char *transport, const char *mediate,
+			   enum mdfs_kind kind, const char *opts,
+			   void (*body)(struct mdfs_fs *fs));
+/*
+ * The daemon of @fs mediates every writable open (SPEC 3.1 mediate=all):
+ * the last mediate= of the options it was started with (before a start:
+ * of those it will be started with); false for the default, leased.
+ */
+bool mdfs_mediate_all(const struct mdfs_fs *fs);
 
 /* fuse-over-io-uring is enabled in the kernel */
 bool mdfs_uring_enabled(void);
@@ -112,6 +155,7 @@ void mdfs_mount_ext4(struct mdfs_fs *fs, const char *opts);
  * and wait until the mount is in /proc/self/mountinfo; fails the test with
  * the daemon's log if it exits first or does not mount in MDFS_WAIT_MS.
  * @flags: extra command line flags such as "-s", NULL-terminated, or NULL.
+ * The options are fs->transport, @opts and fs->mediate, in this order.
  */
 void mdfs_start(struct mdfs_fs *fs, const char *const flags[],
 		const char *opts);
@@ -375,6 +419,19 @@ void lease_stop_clean(struct mdfs_fs *fs);
 const char *lease_xattr(const char *path, const char *name);
 /* The value of @key in the mount's user.mapdirect.stats, asserting */
 long long lease_stat(struct mdfs_fs *fs, const char *key);
+/*
+ * LEASE on @fd in @a, retried on EAGAIN for up to @ms: for a lease that
+ * waits for a close(2), whose RELEASE the kernel sends in the background.
+ * @return the last result (lease id or -errno)
+ */
+long long lease_retry(struct mdfs_agent *a, int fd, unsigned int flags,
+		      unsigned int sig, int ms);
+/*
+ * SPEC 3.1: user.mapdirect.eligible of @rel says a process that holds no
+ * lease, @pid, has it open for writing, unmediated
+ */
+void lease_assert_eligible_writer(struct mdfs_fs *fs, const char *rel,
+				  pid_t pid);
 /* Milliseconds of CLOCK_MONOTONIC */
 long long mdfs_now_ms(void);
 

@@ -5,7 +5,8 @@
  * MAPDIRECT_IOC_UNLEASE (4.2.1) and MAPDIRECT_IOC_GETLEASE (4.4), and the
  * ABI of
  * include/mapdirect.h. Holders are agents (harness.h): real processes,
- * real files, a real mount over both transports.
+ * real files, a real mount over both transports, in both mediate= modes
+ * (SPEC 3.1; MDFS_LEASE_TEST, as every test_lease_*.c).
  */
 #include "harness.h"
 
@@ -70,7 +71,7 @@ Test(lease_abi, ioctl_encoding_and_layout)
  * SPEC 4.1 "Returns the lease id"; 4.4 GETLEASE "on any fd of the file:
  * state, number of holders, the caller's lease id if any".
  */
-MDFS_TEST(lease_abi, lease_returns_id_getlease_reports_it, NULL)
+MDFS_LEASE_TEST(lease_abi, lease_returns_id_getlease_reports_it, NULL)
 {
 	struct mdfs_agent *h = mdfs_agent_start(-1, -1);
 	struct mapdirect_lease_info i;
@@ -123,7 +124,7 @@ MDFS_TEST(lease_abi, lease_returns_id_getlease_reports_it, NULL)
 }
 
 /* SPEC 4.1 "Taking a lease again on the same open file returns the same id" */
-MDFS_TEST(lease_abi, same_open_file_same_id, NULL)
+MDFS_LEASE_TEST(lease_abi, same_open_file_same_id, NULL)
 {
 	struct mdfs_agent *h = mdfs_agent_start(-1, -1);
 	struct mapdirect_lease_info i;
@@ -148,7 +149,7 @@ MDFS_TEST(lease_abi, same_open_file_same_id, NULL)
 }
 
 /* SPEC 4.1 "Several processes may hold leases on one file at once" */
-MDFS_TEST(lease_abi, several_processes_lease_one_file, NULL)
+MDFS_LEASE_TEST(lease_abi, several_processes_lease_one_file, NULL)
 {
 	struct mdfs_agent *h[3];
 	struct mapdirect_lease_info i;
@@ -194,7 +195,7 @@ static int raw_lease(int fd, struct mapdirect_lease *l)
  * mismatch"; include/mapdirect.h: reserved fields must be zero. Nothing
  * is granted by a refused request.
  */
-MDFS_TEST(lease_abi, lease_einval_on_bad_arguments, NULL)
+MDFS_LEASE_TEST(lease_abi, lease_einval_on_bad_arguments, NULL)
 {
 	const struct mapdirect_lease good = { .size = sizeof(good) };
 	struct mapdirect_lease_info i;
@@ -249,7 +250,7 @@ MDFS_TEST(lease_abi, lease_einval_on_bad_arguments, NULL)
  * include/mapdirect.h for UNLEASE and GETLEASE: size, flags and reserved
  * fields are checked (EINVAL) and a refused UNLEASE ends nothing.
  */
-MDFS_TEST(lease_abi, unlease_getlease_einval_on_bad_arguments, NULL)
+MDFS_LEASE_TEST(lease_abi, unlease_getlease_einval_on_bad_arguments, NULL)
 {
 	struct mapdirect_lease l = { .size = sizeof(l) };
 	struct mapdirect_unlease u, ugood = { .size = sizeof(u) };
@@ -299,7 +300,7 @@ MDFS_TEST(lease_abi, unlease_getlease_einval_on_bad_arguments, NULL)
  * ENOENT when this open file has no lease, EINVAL when the id is not its
  * lease's; id 0 or the right id end it.
  */
-MDFS_TEST(lease_abi, unlease_enoent_einval_and_success, NULL)
+MDFS_LEASE_TEST(lease_abi, unlease_enoent_einval_and_success, NULL)
 {
 	struct mdfs_agent *h = mdfs_agent_start(-1, -1);
 	struct mapdirect_lease_info i;
@@ -342,7 +343,7 @@ MDFS_TEST(lease_abi, unlease_enoent_einval_and_success, NULL)
  * SPEC 4.1 "On an fd of a regular file in the mount": a directory fd is
  * refused, and the daemon keeps serving.
  */
-MDFS_TEST(lease_abi, lease_on_directory_refused, NULL)
+MDFS_LEASE_TEST(lease_abi, lease_on_directory_refused, NULL)
 {
 	struct mapdirect_lease l = { .size = sizeof(l) };
 	struct mapdirect_unlease u = { .size = sizeof(u) };
@@ -400,7 +401,7 @@ static long set_fsuid(void *buf)
  * SPEC 4.1 EACCES: "the caller's fsuid is not the file's owner and the
  * caller lacks CAP_LEASE". Files owned by root (0666) and by uid 1000.
  */
-MDFS_TEST(lease_abi, eacces_unless_owner_or_cap_lease, "allow_other")
+MDFS_LEASE_TEST(lease_abi, eacces_unless_owner_or_cap_lease, "allow_other")
 {
 	struct mdfs_agent *user = mdfs_agent_start(USER, USER);
 	struct mdfs_agent *nocap = mdfs_agent_start(-1, -1);
@@ -545,12 +546,12 @@ static void holes_body(struct mdfs_fs *fs)
 	cr_assert_eq(lease_backing_size(fs, "mid"), 3 * 8192);
 }
 
-MDFS_TEST(lease_abi, eperm_on_holes_allocate_fills_them, NULL)
+MDFS_LEASE_TEST(lease_abi, eperm_on_holes_allocate_fills_them, NULL)
 {
 	holes_body(fs);
 }
 
-MDFS_TEST_EXT4(lease_abi, eperm_on_holes_allocate_fills_them_ext4, NULL)
+MDFS_LEASE_TEST_EXT4(lease_abi, eperm_on_holes_allocate_fills_them_ext4, NULL)
 {
 	holes_body(fs);
 }
@@ -585,7 +586,8 @@ static bool backing_extent_flag(struct mdfs_fs *fs, const char *rel,
  * ext4), and ALLOCATE zeroes them: the backing reads zeros, has no hole
  * and no unwritten extent, and the written data is kept.
  */
-MDFS_TEST_EXT4(lease_abi, eperm_on_unwritten_extents_allocate_zeroes, NULL)
+MDFS_LEASE_TEST_EXT4(lease_abi, eperm_on_unwritten_extents_allocate_zeroes,
+		     NULL)
 {
 	struct mdfs_agent *h = mdfs_agent_start(-1, -1);
 	char data[4096];
@@ -625,7 +627,7 @@ MDFS_TEST_EXT4(lease_abi, eperm_on_unwritten_extents_allocate_zeroes, NULL)
  * SPEC 4.1 EPERM "shared (reflinked) extents": an xfs image with
  * reflink=1 on a loop device as BACKING (skipped where xfs is missing).
  */
-MDFS_TEST_NOMOUNT(lease_abi, eperm_on_shared_extents_xfs)
+MDFS_LEASE_TEST_NOMOUNT(lease_abi, eperm_on_shared_extents_xfs)
 {
 	struct mdfs_agent *h;
 	char image[PATH_MAX];

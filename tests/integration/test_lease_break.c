@@ -8,6 +8,9 @@
  * EINTR, and the break goes on. lease_break_time is long (5 s) here: the
  * holders end the breaks themselves, and a breaker that returns before
  * that shows it was let go, not timed out (test_lease_revoke.c times out).
+ * Breakers open their files under the lease: under mediate=leased (SPEC
+ * 3.1) a writer open from before would have kept the lease from being
+ * granted (test_mediate.c).
  */
 #include "harness.h"
 
@@ -180,7 +183,7 @@ static void bk_check(struct mdfs_fs *fs, enum bk k, const char *rel,
  * the breaker is parked (nothing changed in the backing yet), and once
  * the holder unleases it completes with its own result.
  */
-MDFS_TEST(lease_break, every_breaker_starts_a_break_and_waits, OPTS)
+MDFS_LEASE_TEST(lease_break, every_breaker_starts_a_break_and_waits, OPTS)
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	struct lease_holder h = { 0 };
@@ -221,7 +224,7 @@ MDFS_TEST(lease_break, every_breaker_starts_a_break_and_waits, OPTS)
 }
 
 /* SPEC 4.3 "fallocate in every mode", incl. ZERO_RANGE (ext4) */
-MDFS_TEST_EXT4(lease_break, every_fallocate_mode_breaks, OPTS)
+MDFS_LEASE_TEST_EXT4(lease_break, every_fallocate_mode_breaks, OPTS)
 {
 	static const struct {
 		int mode;
@@ -240,10 +243,14 @@ MDFS_TEST_EXT4(lease_break, every_fallocate_mode_breaks, OPTS)
 	lease_file(fs, "f", SIZE, 'a');
 	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
 		int obs = lease_obs(fs, "f");
-		int fd = LOP_OK(b, op_open(mdfs_mpath(fs, "f"), O_RDWR));
-		struct lop op = op_fallocate(fd, m[k].mode, 4096, 4096);
+		struct lop op;
+		int fd;
 
 		lease_hold(fs, &h, "f", 0, 0);
+		/* opened under the lease: a writer of before would have
+		 * kept it from being granted (SPEC 3.1, mediate=leased) */
+		fd = LOP_OK(b, op_open(mdfs_mpath(fs, "f"), O_RDWR));
+		op = op_fallocate(fd, m[k].mode, 4096, 4096);
 		lop_send(b, &op);
 		assert_lease_becomes(obs, MAPDIRECT_STATE_BREAKING, 1,
 				     PROMPT_MS);
@@ -269,7 +276,7 @@ MDFS_TEST_EXT4(lease_break, every_fallocate_mode_breaks, OPTS)
  * (SI_QUEUE, sival_int = its lease id), once per break: a second breaker
  * joining the break queues nothing more.
  */
-MDFS_TEST_NOMOUNT(lease_break, holders_are_told_poll_getlease_signal)
+MDFS_LEASE_TEST_NOMOUNT(lease_break, holders_are_told_poll_getlease_signal)
 {
 	struct mdfs_agent *b1 = mdfs_agent_start(-1, -1);
 	struct mdfs_agent *b2 = mdfs_agent_start(-1, -1);
@@ -389,7 +396,7 @@ MDFS_TEST_NOMOUNT(lease_break, holders_are_told_poll_getlease_signal)
  * SPEC 4.3: a break is the file's: a holder's lease on another file is
  * not broken, and that holder is not told (but told of its broken one).
  */
-MDFS_TEST(lease_break, a_break_is_per_file, OPTS)
+MDFS_LEASE_TEST(lease_break, a_break_is_per_file, OPTS)
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	struct lease_holder hf = { 0 }, hg = { 0 };
@@ -580,12 +587,12 @@ static void signal_target_body(struct mdfs_fs *fs, bool exit_thread)
 		     strerror((int)-op.ret));
 }
 
-MDFS_TEST(lease_break, signal_goes_to_the_thread_that_leased, OPTS)
+MDFS_LEASE_TEST(lease_break, signal_goes_to_the_thread_that_leased, OPTS)
 {
 	signal_target_body(fs, false);
 }
 
-MDFS_TEST(lease_break, signal_goes_to_the_process_once_thread_gone, OPTS)
+MDFS_LEASE_TEST(lease_break, signal_goes_to_the_process_once_thread_gone, OPTS)
 {
 	signal_target_body(fs, true);
 }
@@ -597,7 +604,7 @@ MDFS_TEST(lease_break, signal_goes_to_the_process_once_thread_gone, OPTS)
  * them, or opens without O_TRUNC): after all of them the lease is held,
  * not breaking, and its holder was not told anything.
  */
-MDFS_TEST(lease_break, reads_and_mappings_never_break, OPTS)
+MDFS_LEASE_TEST(lease_break, reads_and_mappings_never_break, OPTS)
 {
 	struct mdfs_agent *r = mdfs_agent_start(-1, -1);
 	struct lease_holder h = { 0 };
@@ -652,7 +659,7 @@ MDFS_TEST(lease_break, reads_and_mappings_never_break, OPTS)
  * SPEC 4.3 "A holder's I/O through its own leased open file does not
  * break its own lease, but does break the others'".
  */
-MDFS_TEST(lease_break, own_io_does_not_break_own_lease_but_others, OPTS)
+MDFS_LEASE_TEST(lease_break, own_io_does_not_break_own_lease_but_others, OPTS)
 {
 	struct lease_holder h = { 0 }, o = { 0 };
 	struct mapdirect_lease_info i;
@@ -681,8 +688,42 @@ MDFS_TEST(lease_break, own_io_does_not_break_own_lease_but_others, OPTS)
 	lease_assert_backing(fs, "f", 0, 4096, 'o');
 	cr_assert_eq(lease_backing_size(fs, "f"), 2 * SIZE);
 
-	/* another holder: the first one's own write breaks its lease */
+	/* another holder */
 	lease_hold(fs, &o, "f", 0, 0);
+	if (!mdfs_mediate_all(fs)) {
+		long long nw = lease_stat(fs, "requests_write");
+
+		/*
+		 * SPEC 6: h.fd was opened before any lease existed, so under
+		 * mediate=leased it is unmediated (SPEC 3.1): its write goes
+		 * straight to the backing and breaks nobody's lease.
+		 */
+		w = op_pwrite(h.fd, 0, 'u', 4096);
+		cr_assert_eq(lop_run(h.a, &w), 4096, "pwrite: %s",
+			     strerror((int)-w.ret));
+		cr_assert_lt(w.ms, PROMPT_MS, "pwrite waited %lld ms", w.ms);
+		lease_assert_backing(fs, "f", 0, 4096, 'u');
+		cr_assert_eq(lease_stat(fs, "requests_write"), nw,
+			     "a write through an unmediated open file "
+			     "reached the daemon");
+		lease_info(NULL, obs, &i);
+		cr_assert_eq(i.state, MAPDIRECT_STATE_HELD, "state %u after "
+			     "a holder's unmediated write", i.state);
+		cr_assert_eq(i.holders, 2);
+		lease_assert_no_pollpri(&o);
+		/*
+		 * A leased open file made while the file has a lease is
+		 * mediated: through it, SPEC 4.3 holds as in mediate=all.
+		 * Closing h.fd ends its lease (nothing maps the file, SPEC
+		 * 4.2) without leaving h an unmediated writer beside o's
+		 * lease (an unlease first would: that breaks o, see
+		 * test_mediate.c).
+		 */
+		LOP_OK(h.a, op_close(h.fd));
+		h.fd = LOP_OK(h.a, op_open(mdfs_mpath(fs, "f"), O_RDWR));
+		h.id = LOP_OK(h.a, op_lease(h.fd, 0, SIGUSR1));
+	}
+	/* the first one's own write through its leased fd breaks the other */
 	w = op_pwrite(h.fd, 0, 'x', 4096);
 	lop_send(h.a, &w);
 	lease_assert_pollpri(&o, PROMPT_MS);
@@ -749,7 +790,7 @@ static long write_other_fd(void *buf)
  * the holder's own write through another of its open files breaks its
  * own lease.
  */
-MDFS_TEST(lease_break, holders_other_open_file_breaks_its_lease, OPTS)
+MDFS_LEASE_TEST(lease_break, holders_other_open_file_breaks_its_lease, OPTS)
 {
 	struct lease_holder h = { 0 };
 	struct other_fd of;
@@ -770,14 +811,16 @@ MDFS_TEST(lease_break, holders_other_open_file_breaks_its_lease, OPTS)
 }
 
 /*
- * SPEC 3.1 mediate=all ("every writable open is mediated") with 4.3: a
- * file opened for writing before the lease existed writes through the
- * daemon, so its write breaks the lease like any other. (The mediate=
- * leased case, where the lease is refused with EAGAIN instead (4.1),
- * waits for SPEC 3.1 in the daemon.)
+ * SPEC 3.1 with 4.1 and 4.3: a file opened for writing before the lease
+ * was asked for. Under mediate=all ("every writable open is mediated")
+ * its writes go through the daemon, so the lease is granted and the
+ * writer's next write breaks it like any other. Under mediate=leased that
+ * open file is unmediated: the lease is refused with EAGAIN while it is
+ * open (eligible names the writer), granted once it is closed, and the
+ * writer's next open, made under the lease, is mediated and breaks it.
  */
-MDFS_TEST(lease_break, writer_opened_before_lease_breaks_it,
-	  OPTS ",mediate=all")
+MDFS_LEASE_TEST(lease_break, writer_opened_before_lease_breaks_or_blocks_it,
+		OPTS)
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	struct lease_holder h = { 0 };
@@ -786,11 +829,28 @@ MDFS_TEST(lease_break, writer_opened_before_lease_breaks_it,
 
 	lease_file(fs, "f", SIZE, 'a');
 	fd = LOP_OK(b, op_open(mdfs_mpath(fs, "f"), O_RDWR));
-	lease_hold(fs, &h, "f", 0, 0);
+	if (mdfs_mediate_all(fs)) {
+		lease_hold(fs, &h, "f", 0, 0);
+	} else {
+		lease_assert_eligible_writer(fs, "f", b->pid);
+		h.a = mdfs_agent_start(-1, -1);
+		h.fd = LOP_OK(h.a, op_open(mdfs_mpath(fs, "f"), O_RDWR));
+		cr_assert_eq(lop_do(h.a, op_lease(h.fd, 0, 0)), -EAGAIN,
+			     "LEASE while another process has the file open "
+			     "for writing, unmediated");
+		LOP_OK(b, op_close(fd));
+		h.id = lease_retry(h.a, h.fd, 0, 0, PROMPT_MS);
+		cr_assert_geq(h.id, 1, "LEASE once the writer closed: %s",
+			      strerror((int)-h.id));
+		cr_assert_str_eq(lease_xattr(mdfs_mpath(fs, "f"),
+					     "user.mapdirect.eligible"),
+				 "yes\n");
+		fd = LOP_OK(b, op_open(mdfs_mpath(fs, "f"), O_RDWR));
+	}
 	w = op_pwrite(fd, 0, 'e', 4096);
 	lop_send(b, &w);
 	lease_assert_pollpri(&h, PROMPT_MS);
-	lease_assert_blocked(b, BLOCKED_MS, "pwrite through an older open");
+	lease_assert_blocked(b, BLOCKED_MS, "the writer's pwrite");
 	lease_assert_backing(fs, "f", 0, SIZE, 'a');
 	LOP_OK(h.a, op_unlease(h.fd, 0));
 	cr_assert_eq(lop_recv(b, &w), 4096);
@@ -803,7 +863,7 @@ MDFS_TEST(lease_break, writer_opened_before_lease_breaks_it,
  * serves everything else: reads, opens, GETLEASE, a new file, the
  * UNLEASE that ends the break.
  */
-MDFS_TEST_NOMOUNT(lease_break, parked_breakers_block_no_daemon_thread)
+MDFS_LEASE_TEST_NOMOUNT(lease_break, parked_breakers_block_no_daemon_thread)
 {
 	struct mdfs_agent *b[3], *r;
 	struct lease_holder h = { 0 };
@@ -858,7 +918,7 @@ static const char *const nb_name[NB_N] = {
  * and the break goes on": the holder is told, the file stays breaking,
  * nothing is changed.
  */
-MDFS_TEST(lease_break, nonblocking_breaker_eagain_break_goes_on, OPTS)
+MDFS_LEASE_TEST(lease_break, nonblocking_breaker_eagain_break_goes_on, OPTS)
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	const char *p = mdfs_mpath(fs, "f");
@@ -927,25 +987,27 @@ MDFS_TEST(lease_break, nonblocking_breaker_eagain_break_goes_on, OPTS)
  * goes on"; the interrupted operation never runs. Over both transports
  * (io_uring needs the daemon to notice the pending signal itself).
  */
-MDFS_TEST(lease_break, interrupted_breaker_eintr_break_goes_on, OPTS)
+MDFS_LEASE_TEST(lease_break, interrupted_breaker_eintr_break_goes_on, OPTS)
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	struct lease_holder h = { 0 };
 	struct mapdirect_lease_info i;
-	int obs, fd;
+	int obs, fd[3];
 
 	lease_file(fs, "f", SIZE, 'a');
 	obs = lease_obs(fs, "f");
 	LOP_OK(b, op_sighandler(SIGUSR2));
-	fd = LOP_OK(b, op_open(mdfs_mpath(fs, "f"), O_RDWR));
 	for (int k = 0; k < 3; k++) {
 		static const char *const what[] = { "pwrite", "ftruncate",
 						    "fallocate" };
-		struct lop op = k == 0 ? op_pwrite(fd, 0, 'I', 4096) :
-				k == 1 ? op_ftruncate(fd, 4096) :
-					 op_fallocate(fd, 0, 0, 2 * SIZE);
+		struct lop op;
 
 		lease_hold(fs, &h, "f", 0, 0);
+		/* opened under the lease (SPEC 3.1: else no lease) */
+		fd[k] = LOP_OK(b, op_open(mdfs_mpath(fs, "f"), O_RDWR));
+		op = k == 0 ? op_pwrite(fd[k], 0, 'I', 4096) :
+		     k == 1 ? op_ftruncate(fd[k], 4096) :
+			      op_fallocate(fd[k], 0, 0, 2 * SIZE);
 		lop_send(b, &op);
 		assert_lease_becomes(obs, MAPDIRECT_STATE_BREAKING, 1,
 				     PROMPT_MS);
@@ -969,10 +1031,13 @@ MDFS_TEST(lease_break, interrupted_breaker_eintr_break_goes_on, OPTS)
 			     "%s ran anyway", what[k]);
 		lease_assert_backing(fs, "f", 0, SIZE, 'a');
 	}
-	/* the agent's file still works */
-	cr_assert_eq(lop_do(b, op_pwrite(fd, 0, 'J', 10)), 10);
-	lease_assert_backing(fs, "f", 0, 10, 'J');
-	LOP_OK(b, op_close(fd));
+	/* the agent's files still work */
+	for (int k = 0; k < 3; k++) {
+		cr_assert_eq(lop_do(b, op_pwrite(fd[k], 10 * k, 'J' + k, 10)),
+			     10, "pwrite after an interrupted break");
+		lease_assert_backing(fs, "f", 10 * k, 10, 'J' + k);
+		LOP_OK(b, op_close(fd[k]));
+	}
 	close(obs);
 	/* nothing of the cancelled requests is left behind */
 	lease_stop_clean(fs);
@@ -984,7 +1049,7 @@ MDFS_TEST(lease_break, interrupted_breaker_eintr_break_goes_on, OPTS)
  * waits for the daemon's answer first), its operation never runs, and the
  * break goes on.
  */
-MDFS_TEST(lease_break, killed_breaker_dies_break_goes_on, OPTS)
+MDFS_LEASE_TEST(lease_break, killed_breaker_dies_break_goes_on, OPTS)
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	struct lease_holder h = { 0 };
@@ -1022,7 +1087,7 @@ MDFS_TEST(lease_break, killed_breaker_dies_break_goes_on, OPTS)
  * SPEC 4.3.4 "During a break new leases fail with EAGAIN; reads and mmaps
  * proceed"; SPEC 4.1 EAGAIN "a break is in progress on the file".
  */
-MDFS_TEST(lease_break, during_break_leases_eagain_reads_proceed, OPTS)
+MDFS_LEASE_TEST(lease_break, during_break_leases_eagain_reads_proceed, OPTS)
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	struct mdfs_agent *c = mdfs_agent_start(-1, -1);
@@ -1062,8 +1127,23 @@ MDFS_TEST(lease_break, during_break_leases_eagain_reads_proceed, OPTS)
 	cr_assert_eq(lop_recv(b, &w), 4096);
 	assert_lease_becomes(obs, MAPDIRECT_STATE_NONE, 0, PROMPT_MS);
 	/* after the break, leases are granted again */
-	cr_assert_geq(lop_do(c, op_lease(cfd, 0, 0)), 1, "LEASE after the "
-		      "break ended");
+	if (mdfs_mediate_all(fs)) {
+		cr_assert_geq(lop_do(c, op_lease(cfd, 0, 0)), 1, "LEASE after "
+			      "the break ended");
+	} else {
+		/*
+		 * SPEC 3.1: unless a process that holds no lease has the file
+		 * open for writing, unmediated: here the former holder, whose
+		 * fd was opened before its lease.
+		 */
+		cr_assert_eq(lop_do(c, op_lease(cfd, 0, 0)), -EAGAIN, "LEASE "
+			     "beside the former holder's unmediated fd");
+		lease_assert_eligible_writer(fs, "f", h.a->pid);
+		LOP_OK(h.a, op_close(h.fd));
+		cr_assert_geq(lease_retry(c, cfd, 0, 0, PROMPT_MS), 1,
+			      "LEASE after the break ended and the former "
+			      "holder closed its fd");
+	}
 	close(obs);
 }
 
@@ -1080,7 +1160,7 @@ MDFS_TEST(lease_break, during_break_leases_eagain_reads_proceed, OPTS)
  * truncate, fallocate and extending or O_APPEND writes, so those queue
  * in the kernel, not in the daemon.)
  */
-MDFS_TEST_NOMOUNT(lease_break, parked_breakers_run_in_order_once)
+MDFS_LEASE_TEST_NOMOUNT(lease_break, parked_breakers_run_in_order_once)
 {
 	static const size_t len[3] = { 3000, 2000, 1000 };
 	struct mdfs_agent *w[3];

@@ -24,7 +24,7 @@
  * ETXTBSY, changes nothing, and the holder is told nothing (no POLLPRI,
  * no signal, never "breaking"); reads and the holder's own writes work.
  */
-MDFS_TEST(lease_exclusive, breakers_get_etxtbsy_holder_not_told, OPTS)
+MDFS_LEASE_TEST(lease_exclusive, breakers_get_etxtbsy_holder_not_told, OPTS)
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	const char *p = mdfs_mpath(fs, "f");
@@ -106,7 +106,7 @@ MDFS_TEST(lease_exclusive, breakers_get_etxtbsy_holder_not_told, OPTS)
  * SPEC 4.1 EXCLUSIVE "Only one exclusive lease per file, and not together
  * with shared ones (EAGAIN)".
  */
-MDFS_TEST(lease_exclusive, one_exclusive_and_never_beside_shared, OPTS)
+MDFS_LEASE_TEST(lease_exclusive, one_exclusive_and_never_beside_shared, OPTS)
 {
 	struct lease_holder e = { 0 }, s = { 0 };
 	struct mapdirect_lease_info i;
@@ -131,15 +131,28 @@ MDFS_TEST(lease_exclusive, one_exclusive_and_never_beside_shared, OPTS)
 	lease_info(NULL, obs, &i);
 	cr_assert_eq(i.holders, 1);
 
+	/*
+	 * Now a shared one first. (e.fd was opened before any lease: under
+	 * mediate=leased it is unmediated, and e, holding no lease, would
+	 * keep s from leasing (SPEC 3.1); so e takes the shared one.)
+	 */
 	LOP_OK(e.a, op_unlease(e.fd, 0));
-	s.id = LOP_OK(s.a, op_lease(s.fd, 0, 0));
-	cr_assert_eq(lop_do(e.a, op_lease(e.fd, MAPDIRECT_LEASE_EXCLUSIVE, 0)),
+	e.id = LOP_OK(e.a, op_lease(e.fd, 0, 0));
+	cr_assert_eq(lop_do(s.a, op_lease(s.fd, MAPDIRECT_LEASE_EXCLUSIVE, 0)),
 		     -EAGAIN, "exclusive lease beside a shared one");
 	lease_info(NULL, obs, &i);
 	cr_assert_eq(i.holders, 1);
 	cr_assert_eq(i.state, MAPDIRECT_STATE_HELD);
+	cr_assert_eq(i.lease_flags, 0);
 	/* a second shared one is fine */
-	cr_assert_geq(lop_do(e.a, op_lease(e.fd, 0, 0)), 1);
+	s.id = LOP_OK(s.a, op_lease(s.fd, 0, 0));
+	cr_assert_neq(s.id, e.id);
+	lease_info(NULL, obs, &i);
+	cr_assert_eq(i.holders, 2);
+	/* and a third open file's exclusive one still is not */
+	fd = LOP_OK(s.a, op_open(mdfs_mpath(fs, "f"), O_RDWR));
+	cr_assert_eq(lop_do(s.a, op_lease(fd, MAPDIRECT_LEASE_EXCLUSIVE, 0)),
+		     -EAGAIN, "exclusive lease beside two shared ones");
 	lease_info(NULL, obs, &i);
 	cr_assert_eq(i.holders, 2);
 	close(obs);

@@ -42,7 +42,7 @@ static void close_released(struct mdfs_fs *fs, struct lease_holder *h,
  * while the mapping lives": the file still has a holder, a break still
  * reaches it (its signal, with its lease id) and parks the breaker.
  */
-MDFS_TEST_NOMOUNT(lease_lifetime, close_after_mmap_keeps_the_lease)
+MDFS_LEASE_TEST_NOMOUNT(lease_lifetime, close_after_mmap_keeps_the_lease)
 {
 	struct lease_holder h = { 0 };
 	struct mapdirect_lease_info i;
@@ -95,7 +95,7 @@ MDFS_TEST_NOMOUNT(lease_lifetime, close_after_mmap_keeps_the_lease)
  * lease (even while the process keeps another open file of it); a breaker
  * then proceeds at once and the holder is told nothing.
  */
-MDFS_TEST(lease_lifetime, close_without_mapping_ends_the_lease, OPTS)
+MDFS_LEASE_TEST(lease_lifetime, close_without_mapping_ends_the_lease, OPTS)
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	struct lease_holder h = { 0 };
@@ -128,7 +128,7 @@ MDFS_TEST(lease_lifetime, close_without_mapping_ends_the_lease, OPTS)
  * the breaker proceeds without waiting, the holder is neither told nor
  * revoked (revoke=signal would kill it by SIGBUS).
  */
-MDFS_TEST_NOMOUNT(lease_lifetime, munmap_after_close_breaker_proceeds)
+MDFS_LEASE_TEST_NOMOUNT(lease_lifetime, munmap_after_close_breaker_proceeds)
 {
 	struct lease_holder h = { 0 };
 	struct mapdirect_lease_info i;
@@ -170,7 +170,7 @@ MDFS_TEST_NOMOUNT(lease_lifetime, munmap_after_close_breaker_proceeds)
  * leases end, whether it exits or is killed, mapped or not. (Bounded
  * generously here.)
  */
-MDFS_TEST(lease_lifetime, holder_exit_ends_its_leases, OPTS)
+MDFS_LEASE_TEST(lease_lifetime, holder_exit_ends_its_leases, OPTS)
 {
 	struct lease_holder h = { 0 }, k = { 0 };
 	int obs_f, obs_g, fd;
@@ -212,7 +212,8 @@ MDFS_TEST(lease_lifetime, holder_exit_ends_its_leases, OPTS)
  * every parked operation proceeds at once": a holder killed during a
  * break lets the parked breaker go long before the deadline.
  */
-MDFS_TEST(lease_lifetime, holder_killed_during_break_breaker_proceeds, OPTS)
+MDFS_LEASE_TEST(lease_lifetime, holder_killed_during_break_breaker_proceeds,
+		OPTS)
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	struct lease_holder h = { 0 };
@@ -242,7 +243,7 @@ MDFS_TEST(lease_lifetime, holder_killed_during_break_breaker_proceeds, OPTS)
  * SPEC 4.2.1 and 4.2: UNLEASE during a break lets the parked breaker go
  * at once; the holder keeps its open file and mapping.
  */
-MDFS_TEST(lease_lifetime, unlease_during_break_breaker_proceeds, OPTS)
+MDFS_LEASE_TEST(lease_lifetime, unlease_during_break_breaker_proceeds, OPTS)
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	struct lease_holder h = { 0 };
@@ -274,8 +275,8 @@ MDFS_TEST(lease_lifetime, unlease_during_break_breaker_proceeds, OPTS)
  * breaker proceeds at once (4.2: "every parked operation proceeds at
  * once"), long before the deadline.
  */
-MDFS_TEST(lease_lifetime, unmap_and_close_during_break_breaker_proceeds,
-	  OPTS)
+MDFS_LEASE_TEST(lease_lifetime, unmap_and_close_during_break_breaker_proceeds,
+		OPTS)
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	struct lop w;
@@ -283,12 +284,13 @@ MDFS_TEST(lease_lifetime, unmap_and_close_during_break_breaker_proceeds,
 
 	lease_file(fs, "f", SIZE, 'a');
 	obs = lease_obs(fs, "f");
-	fd = LOP_OK(b, op_open(mdfs_mpath(fs, "f"), O_WRONLY));
 	for (int mapped = 0; mapped < 2; mapped++) {
 		struct lease_holder h = { 0 };
 		long long map = 0;
 
 		lease_hold(fs, &h, "f", 0, 0);
+		/* opened under the lease (SPEC 3.1: else no lease) */
+		fd = LOP_OK(b, op_open(mdfs_mpath(fs, "f"), O_WRONLY));
 		if (mapped)
 			map = LOP_OK(h.a, op_mmap(h.fd, SIZE));
 		w = op_pwrite(fd, 0, 'A' + mapped, 4096);
@@ -306,6 +308,7 @@ MDFS_TEST(lease_lifetime, unmap_and_close_during_break_breaker_proceeds,
 		assert_lease_becomes(obs, MAPDIRECT_STATE_NONE, 0, PROMPT_MS);
 		cr_assert_eq(mdfs_agent_wait_exit(h.a, 0), -1,
 			     "the holder was killed");
+		LOP_OK(b, op_close(fd));
 	}
 	close(obs);
 }

@@ -105,8 +105,8 @@ static void assert_killed_by(struct lease_holder *h, int sig)
 }
 
 /* revoke=signal is the default (SPEC 2) */
-MDFS_TEST(lease_revoke, default_signal_kills_holder_by_sigbus,
-	  "lease_break_time=1")
+MDFS_LEASE_TEST(lease_revoke, default_signal_kills_holder_by_sigbus,
+		"lease_break_time=1")
 {
 	struct lease_holder h = { 0 };
 	struct mdfs_agent *b;
@@ -123,8 +123,8 @@ MDFS_TEST(lease_revoke, default_signal_kills_holder_by_sigbus,
 	cr_assert_eq(lease_stat(fs, "leases_revoked"), 1);
 }
 
-MDFS_TEST(lease_revoke, kill_kills_holder_by_sigkill,
-	  "lease_break_time=1,revoke=kill")
+MDFS_LEASE_TEST(lease_revoke, kill_kills_holder_by_sigkill,
+		"lease_break_time=1,revoke=kill")
 {
 	struct lease_holder h = { 0 };
 	struct mdfs_agent *b;
@@ -136,8 +136,8 @@ MDFS_TEST(lease_revoke, kill_kills_holder_by_sigkill,
 	assert_breaker_done(fs, b, &w);
 }
 
-MDFS_TEST(lease_revoke, none_leaves_holder_alone_lease_gone,
-	  "lease_break_time=1,revoke=none")
+MDFS_LEASE_TEST(lease_revoke, none_leaves_holder_alone_lease_gone,
+		"lease_break_time=1,revoke=none")
 {
 	struct lease_holder h = { 0 };
 	struct mapdirect_lease_info i;
@@ -163,8 +163,8 @@ MDFS_TEST(lease_revoke, none_leaves_holder_alone_lease_gone,
 }
 
 /* lease_break_time=0: "revoke at once"; the breaker proceeds */
-MDFS_TEST(lease_revoke, zero_break_time_revokes_at_once,
-	  "lease_break_time=0,revoke=signal")
+MDFS_LEASE_TEST(lease_revoke, zero_break_time_revokes_at_once,
+		"lease_break_time=0,revoke=signal")
 {
 	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
 	struct lease_holder h = { 0 };
@@ -213,21 +213,21 @@ static void sigterm_body(struct mdfs_fs *fs, int sig, int revoked_by)
 	}
 }
 
-MDFS_TEST(lease_revoke, sigterm_runs_parked_breaker_and_unmounts,
-	  "lease_break_time=5,revoke=none")
+MDFS_LEASE_TEST(lease_revoke, sigterm_runs_parked_breaker_and_unmounts,
+		"lease_break_time=5,revoke=none")
 {
 	sigterm_body(fs, SIGTERM, 0);
 }
 
-MDFS_TEST(lease_revoke, sigint_runs_parked_breaker_and_unmounts,
-	  "lease_break_time=5,revoke=none")
+MDFS_LEASE_TEST(lease_revoke, sigint_runs_parked_breaker_and_unmounts,
+		"lease_break_time=5,revoke=none")
 {
 	sigterm_body(fs, SIGINT, 0);
 }
 
 /* "as if it had timed out": the holder is revoked as at the deadline */
-MDFS_TEST(lease_revoke, sigterm_revokes_like_a_timeout,
-	  "lease_break_time=5,revoke=signal")
+MDFS_LEASE_TEST(lease_revoke, sigterm_revokes_like_a_timeout,
+		"lease_break_time=5,revoke=signal")
 {
 	sigterm_body(fs, SIGTERM, SIGBUS);
 }

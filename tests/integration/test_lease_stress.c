@@ -17,9 +17,11 @@
 #include <unistd.h>
 
 #define SIZE (64 << 10)
-#define STRESS_MS 1500
+#define STRESS_MS 1000
 #define HOLDERS 3
 #define BREAKERS 2
+/* breaker operations per open file */
+#define BURST 4
 
 struct stress {
 	char path[256];
@@ -91,42 +93,52 @@ static long stress_holder(void *buf)
 	return 0;
 }
 
-/* Agent: overwrite blocks and truncate to the same size; until the end */
+/*
+ * Agent: overwrite blocks and truncate to the same size, in bursts, each
+ * through an open file of its own, with a pause after each; until the
+ * end. (Under mediate=leased an open file made while the file has no
+ * lease is unmediated and keeps leases away while it is open (SPEC 3.1):
+ * a breaker open for the whole run would let no lease be granted.)
+ */
 static long stress_breaker(void *buf)
 {
 	struct stress *s = buf;
 	long long end = mdfs_now_ms() + STRESS_MS;
 	char block[4096];
-	int fd = open(s->path, O_RDWR | O_CLOEXEC);
 
-	if (fd < 0) {
-		s->errors++;
-		s->last_errno = errno;
-		return 0;
-	}
 	while (mdfs_now_ms() < end) {
-		unsigned int n = s->seed++ * 2654435761u;
-		off_t off = (off_t)(n % (SIZE / 4096)) * 4096;
-		bool ok;
+		int fd = open(s->path, O_RDWR | O_CLOEXEC);
 
-		memset(block, 'A' + (int)(n % 26), sizeof(block));
-		if (s->ops % 5 == 4)
-			ok = ftruncate(fd, SIZE) == 0;
-		else
-			ok = pwrite(fd, block, sizeof(block), off) ==
-			     (ssize_t)sizeof(block);
-		if (!ok) {
+		if (fd < 0) {
 			s->errors++;
 			s->last_errno = errno;
+			return 0;
 		}
-		s->ops++;
+		for (int k = 0; k < BURST && mdfs_now_ms() < end; k++) {
+			unsigned int n = s->seed++ * 2654435761u;
+			off_t off = (off_t)(n % (SIZE / 4096)) * 4096;
+			bool ok;
+
+			memset(block, 'A' + (int)(n % 26), sizeof(block));
+			if (s->ops % 5 == 4)
+				ok = ftruncate(fd, SIZE) == 0;
+			else
+				ok = pwrite(fd, block, sizeof(block), off) ==
+				     (ssize_t)sizeof(block);
+			if (!ok) {
+				s->errors++;
+				s->last_errno = errno;
+			}
+			s->ops++;
+		}
+		close(fd);
+		poll(NULL, 0, 2 + (int)(s->seed % 4));
 	}
-	close(fd);
 	return 0;
 }
 
-MDFS_TEST(lease_stress, holders_and_breakers_settle,
-	  "lease_break_time=0.3,revoke=none")
+MDFS_LEASE_TEST(lease_stress, holders_and_breakers_settle,
+		"lease_break_time=0.3,revoke=none")
 {
 	struct mdfs_agent *a[HOLDERS + BREAKERS];
 	struct stress s[HOLDERS + BREAKERS];
@@ -162,10 +174,11 @@ MDFS_TEST(lease_stress, holders_and_breakers_settle,
 	/* the daemon still serves, leases and breaks */
 	{
 		struct lease_holder h = { .a = a[0] };
-		struct lop w = op_pwrite(LOP_OK(a[1], op_open(
-			mdfs_mpath(fs, "f"), O_WRONLY)), 0, 'z', 10);
+		struct lop w;
 
 		lease_hold(fs, &h, "f", 0, 0);
+		w = op_pwrite(LOP_OK(a[1], op_open(mdfs_mpath(fs, "f"),
+						   O_WRONLY)), 0, 'z', 10);
 		lop_send(a[1], &w);
 		lease_assert_pollpri(&h, 3000);
 		LOP_OK(h.a, op_unlease(h.fd, 0));

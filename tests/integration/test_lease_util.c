@@ -575,3 +575,28 @@ long long lease_stat(struct mdfs_fs *fs, const char *key)
 	cr_assert_fail("no %s in user.mapdirect.stats:\n%s", key, v);
 	return -1;
 }
+
+long long lease_retry(struct mdfs_agent *a, int fd, unsigned int flags,
+		      unsigned int sig, int ms)
+{
+	long long end = mdfs_now_ms() + ms, r;
+
+	while ((r = lop_do(a, op_lease(fd, flags, sig))) == -EAGAIN &&
+	       mdfs_now_ms() < end)
+		poll(NULL, 0, 2);
+	return r;
+}
+
+void lease_assert_eligible_writer(struct mdfs_fs *fs, const char *rel,
+				  pid_t pid)
+{
+	char want[64];
+	const char *got;
+
+	snprintf(want, sizeof(want), "no: open for writing by pid %d\n",
+		 (int)pid);
+	got = lease_xattr(mdfs_mpath(fs, "%s", rel), "user.mapdirect.eligible");
+	cr_assert_str_eq(got, want, "user.mapdirect.eligible of %s: \"%.*s\", "
+			 "expected \"%.*s\"", rel, (int)strcspn(got, "\n"), got,
+			 (int)strcspn(want, "\n"), want);
+}
