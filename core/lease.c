@@ -39,6 +39,9 @@ struct md_lease {
 struct md_holder {
 	pid_t pid;
 	int watch;		/* handle from ops->watch, or -1 */
+	/* the census of one break start, shared by the holder's leases */
+	uint64_t census_gen;
+	int census;
 	struct md_lease *leases;
 	UT_hash_handle hh;	/* by pid */
 };
@@ -55,6 +58,7 @@ struct md_engine {
 	struct md_holder *holders;
 	struct md_lease *t_head, *t_tail;	/* breaking leases, FIFO */
 	struct md_lfile *dirty;	/* files whose parked ops need a look */
+	uint64_t census_gen;	/* bumped per break start (still_mapped) */
 	struct md_stats st;
 };
 
@@ -260,14 +264,26 @@ static void remove_lease(struct md_engine *eng, struct md_lease *l,
 	mark_dirty(eng, lf);
 }
 
-/* Does the holder of @l, whose open file is gone, still map the file? */
-static bool still_mapped(struct md_engine *eng, const struct md_lease *l)
+/*
+ * Does the holder of @l, whose open file is gone, still map the file? One
+ * census per holder and break start: a holder with 10k leases of a file
+ * has its /proc/PID/maps read once, not 10k times.
+ */
+static bool still_mapped(struct md_engine *eng, const struct md_lease *l,
+			 bool in_break)
 {
+	struct md_holder *h = l->holder;
+
 	if (l->owner)
 		return true;
 	if (!eng->ops->maps)
 		return true;
-	return eng->ops->maps(eng->ctx, l->pid, l->lf) == 1;
+	/* the cache holds for one file within one break_others() */
+	if (!in_break || h->census_gen != eng->census_gen) {
+		h->census = eng->ops->maps(eng->ctx, l->pid, l->lf);
+		h->census_gen = eng->census_gen;
+	}
+	return h->census == 1;
 }
 
 /* Start the break of one lease: notify its holder, start its clock. */
@@ -277,7 +293,7 @@ static void start_break(struct md_engine *eng, struct md_lease *l,
 	struct md_lfile *lf = l->lf;
 	struct md_event *ev;
 
-	if (!still_mapped(eng, l)) {
+	if (!still_mapped(eng, l, true)) {
 		/* SPEC 4.2 (2): nothing left to unmap, nobody to tell */
 		remove_lease(eng, l, &eng->st.released, d);
 		return;
@@ -320,6 +336,7 @@ static void break_others(struct md_engine *eng, struct md_lfile *lf,
 	if (others_breaking >= others)
 		return;
 	now = now_ms(eng);
+	eng->census_gen++;
 	for (l = lf->leases; l; l = next) {
 		next = l->f_next;
 		if (l != own && !l->breaking)
@@ -642,7 +659,7 @@ void md_lease_file_closed(struct md_engine *eng, struct md_lfile *lf,
 		l->owner = NULL;
 		owner->lease = NULL;
 		put_poll(d, l);	/* the handle belonged to the open file */
-		if (!still_mapped(eng, l))
+		if (!still_mapped(eng, l, false))
 			remove_lease(eng, l, &eng->st.released, d);
 	}
 	settle(eng, now_ms(eng), d);

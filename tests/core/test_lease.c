@@ -544,3 +544,37 @@ Test(core_lease, many_leases_one_break_one_event_each)
 	cr_assert_eq(st.active, 0);
 	cr_assert_eq(st.breaks_resolved, 1);
 }
+
+Test(core_lease, one_census_per_holder_per_break)
+{
+	enum { N = 1000 };
+	static struct md_owner o[N];
+	struct md_parked p = { 0 };
+
+	memset(o, 0, sizeof(o));
+	for (int i = 0; i < N; i++) {
+		take(&o[i], 100, 0, 0);
+		md_lease_file_closed(eng, &lf, &o[i], &d);	/* mapped */
+	}
+	cr_assert_eq(lf.nleases, N);
+	fk.maps_calls = 0;
+	reset_dispose();
+	md_break(eng, &lf, &p, false, &d);
+	cr_assert_eq(fk.maps_calls, 1, "one holder, one /proc/PID/maps read");
+	cr_assert_eq(count_events(MD_EV_BREAK), N);
+}
+
+Test(core_lease, census_at_release_is_never_cached)
+{
+	struct md_owner a = { 0 }, b = { 0 };
+	struct md_parked p = { 0 };
+
+	take(&a, 100, 0, 0);
+	md_lease_file_closed(eng, &lf, &a, &d);		/* census 1: mapped */
+	md_break(eng, &lf, &p, false, &d);		/* census 2 */
+	md_lease_file_closed(eng, &lf, &b, &d);		/* not a lease: none */
+	cr_assert_eq(fk.maps_calls, 2);
+	fk.maps_answer = 0;
+	md_engine_expire(eng, &d);			/* nothing due yet */
+	cr_assert_eq(lf.nleases, 1, "the break's cached answer is not reused");
+}
