@@ -76,7 +76,9 @@ static void print_mounts(struct mapdirect_ctx *ctx, int n)
 			printf(" error=\"%s\"\n", strerror(-err));
 			continue;
 		}
-		printf(" dax=%s backing_dax=%s", or_dash(config(m, "dax")),
+		printf(" dax=%s dax_active=%s backing_dax=%s",
+		       or_dash(config(m, "dax")),
+		       or_dash(config(m, "dax_active")),
 		       or_dash(mapdirect_mount_get_backing_dax(m)));
 		if (region)
 			printf(" device=%s/%s/%s mode=%s", region,

@@ -176,6 +176,7 @@ struct json_object *mount_to_json(const struct mapdirect_mount *m,
 				  unsigned int flags)
 {
 	const char *pt = mapdirect_mount_get_config(m, "passthrough_active");
+	const char *da = mapdirect_mount_get_config(m, "dax_active");
 	struct json_object *o = json_object_new_object();
 	int err = mapdirect_mount_get_error(m);
 	bool ok;
@@ -192,6 +193,10 @@ struct json_object *mount_to_json(const struct mapdirect_mount *m,
 		ok = put_bool(o, "passthrough", pt[0] == '1');
 	else if (ok)
 		ok = put_str(o, "passthrough", NULL);
+	if (ok && da)
+		ok = put_bool(o, "dax_active", da[0] == '1');
+	else if (ok)
+		ok = put_str(o, "dax_active", NULL);
 	if (ok && mapdirect_mount_get_device(m, "region"))
 		ok = put(o, "device", device_to_json(m));
 	else if (ok)
