@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -274,6 +275,35 @@ static int choose_transport(void)
 	return 0;
 }
 
+/*
+ * Every inode the kernel knows and every open file holds a backing fd: a
+ * mount with 100k leased files needs far more than the default soft limit.
+ */
+static void raise_fd_limit(void)
+{
+	unsigned long long nr_open = 0;
+	struct rlimit rl;
+	FILE *f;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	/* with CAP_SYS_RESOURCE the hard limit may go up to fs.nr_open */
+	f = fopen("/proc/sys/fs/nr_open", "re");
+	if (f) {
+		if (fscanf(f, "%llu", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (nr_open > rl.rlim_max && md_caps_has(0, CAP_SYS_RESOURCE))
+		rl.rlim_max = (rlim_t)nr_open;
+	if (rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		md_warn("cannot raise RLIMIT_NOFILE to %llu: %m\n",
+			(unsigned long long)rl.rlim_max);
+}
+
 /* ---- readiness: the parent exits only once INIT went through ---- */
 
 static void report_ready(char status)
@@ -439,6 +469,7 @@ int main(int argc, char *argv[])
 	mdfs_creds_init();
 	/* modes arrive with the caller's umask applied by the kernel */
 	umask(0);
+	raise_fd_limit();
 
 	if (fuse_opt_parse(&args, &cl, mdfs_opts, opt_proc) == -1)
 		goto free_args;
