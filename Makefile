@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 export PKG_CONFIG_PATH := $(CURDIR)/.deps/libfuse/lib/pkgconfig
 
-.PHONY: all deps build test test-asan demo install uninstall clean uring fuzz soak
+.PHONY: all deps build test test-asan demo install uninstall clean uring fuzz bench soak
 
 all: build
 
@@ -44,16 +44,22 @@ soak: build uring
 	@MDFS_FUZZ_OPS=200000 bash scripts/run-tests.sh $(BUILD) --filter 'fuzz_mount*/*'
 	@bash scripts/fuzz.sh 300
 
+# Every benchmark in one session (bench/README.md); BENCH_ARGS=--quick
+bench: build uring
+	@bash bench/run.sh $(BENCH_ARGS)
+
 demo: build uring
 	@bash scripts/demo.sh $(BUILD)
 
 install: build
 	@meson install -C $(BUILD)
+	@ldconfig	# libmapdirect.so.0 in /usr/local/lib/<triplet>
 	@bash scripts/install-mount-helper.sh
 
 uninstall:
 	@ninja -C $(BUILD) uninstall
 	@rm -f /sbin/mount.fuse.mapdirectfs
+	@ldconfig
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
