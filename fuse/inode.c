@@ -212,7 +212,6 @@ void mdfs_orphans_sweep(void)
 		}
 		*pp = inode->orphan_next;
 		inode->orphan = false;
-	inode->writers = NULL;
 		if (inode->nlookup == 0) {
 			HASH_DEL(mdfs.table, inode);
 			inode_free(inode);
