@@ -9,6 +9,7 @@
 #                        [--size SIZE] [--ramp S] [--backings LIST]
 #                        [--targets LIST] [--workloads LIST]
 #                        [--backing-dir NAME=DIR]... [--no-pin]
+#                        [--separate-files]
 #
 # Backings (--backings, default tmpfs,ext4), each private to the run:
 #   tmpfs    a tmpfs
@@ -16,7 +17,11 @@
 #            the filesystem's code path, no device latency)
 # or, with --backing-dir tmpfs=DIR / ext4=DIR, a fresh directory in DIR (a
 # filesystem of that type the caller set up: bench/run.sh does).
-# Every target gets its own subdirectory of each backing. Targets
+# Every target of a backing reads and writes the same file (raw directly,
+# every daemon mounting the directory that holds it), so that they all meet
+# the same page cache: two files laid out alike can differ by 40 % in
+# bandwidth (tmpfs, 1M reads) for reasons of their own. --separate-files
+# gives each target its own subdirectory and file instead. Targets
 # (--targets, KIND-TRANSPORT, TRANSPORT devfuse or uring; default
 # raw,mdfs-uring,mdfsall-devfuse,mdfsall-uring,pthp-devfuse,pthp-uring):
 #   raw            the backing directory itself
@@ -68,6 +73,7 @@ backings=tmpfs,ext4
 targets_arg=raw,mdfs-uring,mdfsall-devfuse,mdfsall-uring,pthp-devfuse,pthp-uring
 workloads_arg=all
 pin=1
+shared=1
 foreign_limit=5 # % of all CPUs used by other processes that flags a run
 out=$here/results/fio-compare.json
 declare -A given_dir=()	# backing -> a directory on it the caller provides
@@ -96,6 +102,7 @@ while (($#)); do
 	--workloads) workloads_arg=${2:?}; shift 2 ;;
 	--workloads=*) workloads_arg=${1#*=}; shift ;;
 	--no-pin) pin=0; shift ;;
+	--separate-files) shared=0; shift ;;
 	--backing-dir) given_dir[${2%%=*}]=${2#*=}; shift 2 ;;
 	--backing-dir=*) v=${1#*=}; given_dir[${v%%=*}]=${v#*=}; shift ;;
 	-h | --help) usage 0 ;;
@@ -272,7 +279,11 @@ case $size in
 *) size_mib=$(((size + 1048575) / 1048576)) ;;
 esac
 # room for every target's file, plus slack for the filesystem
-back_mib=$((size_mib * ${#targets[@]} + 256))
+if ((shared)); then
+	back_mib=$((size_mib + 256))
+else
+	back_mib=$((size_mib * ${#targets[@]} + 256))
+fi
 
 work=$(mktemp -d /tmp/fio-compare.XXXXXX)
 mkdir -p "$work/mnt" "$work/logs" "$work/fio"
@@ -316,15 +327,22 @@ done
 # target ids: BACKING:KIND-TRANSPORT[.TAG]
 tids=()
 declare -A tdir=() tcmd=() tdaemon=() ttransport=() tmode=() tkind=() tback=()
+declare -A tsrc=()	# the backing directory a target reads and writes
 for b in "${backing_list[@]}"; do
 	for k in "${targets[@]}"; do
 		id=$b:$k
 		tids+=("$id")
 		tback[$id]=$b
 		tkind[$id]=${k%%-*}
-		mkdir "${bdir[$b]}/$k"
+		if ((shared)); then
+			tsrc[$id]=${bdir[$b]}/data
+		else
+			tsrc[$id]=${bdir[$b]}/$k
+		fi
+		[[ -e ${tsrc[$id]}/bench.dat ]] && continue
+		mkdir "${tsrc[$id]}"
 		# the file every workload uses, laid out once on the backing
-		dd if=/dev/zero of="${bdir[$b]}/$k/bench.dat" bs=1M \
+		dd if=/dev/zero of="${tsrc[$id]}/bench.dat" bs=1M \
 			count="$size_mib" conv=fsync status=none
 	done
 done
@@ -350,16 +368,16 @@ start_daemon() { # target id
 	mkdir -p "$mnt"
 	case $kind in
 	mdfs)
-		cmd=$(mdfs_cmd "$MDFS_BIN" "$tr" leased "${bdir[$b]}/$k" "$mnt")
+		cmd=$(mdfs_cmd "$MDFS_BIN" "$tr" leased "${tsrc[$t]}" "$mnt")
 		tdaemon[$t]=mapdirectfs tmode[$t]=leased ;;
 	mdfsall)
-		cmd=$(mdfs_cmd "$MDFS_BIN" "$tr" all "${bdir[$b]}/$k" "$mnt")
+		cmd=$(mdfs_cmd "$MDFS_BIN" "$tr" all "${tsrc[$t]}" "$mnt")
 		tdaemon[$t]=mapdirectfs tmode[$t]=all ;;
 	nogate)
-		cmd=$(mdfs_cmd "$NOGATE_BIN" "$tr" all "${bdir[$b]}/$k" "$mnt")
+		cmd=$(mdfs_cmd "$NOGATE_BIN" "$tr" all "${tsrc[$t]}" "$mnt")
 		tdaemon[$t]=mapdirectfs-nogate tmode[$t]=all ;;
 	pthp)
-		cmd=$(pthp_cmd "$tr" "${bdir[$b]}/$k" "$mnt")
+		cmd=$(pthp_cmd "$tr" "${tsrc[$t]}" "$mnt")
 		tdaemon[$t]=passthrough_hp tmode[$t]=direct-io ;;
 	esac
 	ttransport[$t]=$([[ $tr == uring ]] && echo io_uring || echo /dev/fuse)
@@ -409,7 +427,7 @@ start_daemon() { # target id
 
 for t in "${tids[@]}"; do
 	if [[ ${tkind[$t]} == raw ]]; then
-		tdir[$t]=${bdir[${tback[$t]}]}/raw
+		tdir[$t]=${tsrc[$t]}
 		tdaemon[$t]=none ttransport[$t]=none tcmd[$t]="" tmode[$t]=none
 	else
 		start_daemon "$t"
@@ -636,7 +654,7 @@ jq -Rn \
 	--arg mdfs_id "$mdfs_id" --arg nogate_id "$nogate_id" --arg pthp_id "$pthp_id" \
 	--arg size "$size" --argjson runtime "$runtime" --argjson ramp "$ramp" \
 	--argjson repeat "$repeat" --argjson elapsed "$((t_end - t_start))" \
-	--argjson pin "$pin" \
+	--argjson pin "$pin" --argjson shared "$shared" \
 	--argjson workloads "$wl_json" --argjson targets "$tg_json" \
 	--argjson backings "$bk_json" --argjson bdirs "$bd_json" \
 	--argjson loadavg "$la_json" \
@@ -665,12 +683,13 @@ def ratio($a; $b): if $a == null or $b == null or $b.median == 0 then null
 	       passthrough_hp_binary: $pthp_id,
 	       runtime_s: $runtime, ramp_s: $ramp, repeat: $repeat,
 	       elapsed_s: $elapsed, fio_jobs_pinned: ($pin == 1),
+	       one_file_per_backing: ($shared == 1),
 	       reads: "O_RDWR open (fio randrw/rw, rwmixread=100)",
 	       foreign_cpu_pct: "CPU used by processes other than fio and the daemons during each run, % of all CPUs",
 	       daemon_cpu_us_per_io: "CPU time of the daemon (every thread, schedstat) per I/O fio completed, us",
 	       backings: $backings, backing_dirs: $bdirs,
-	       backing_notes: {tmpfs: "private tmpfs, one subdir per target",
-		ext4: "ext4 image (on a private tmpfs) on a loop device, one subdir per target"},
+	       backing_notes: {tmpfs: "private tmpfs",
+		ext4: "ext4 image (on a private tmpfs) on a loop device"},
 	       loadavg_per_round: $loadavg},
 	workloads: $workloads,
 	targets: $targets,
