@@ -35,14 +35,11 @@ FUZZ_SECONDS ?= 30
 fuzz: build
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
-# long runs: the model-based test with many seeds, the parsers' fuzzer
-SOAK_SEEDS ?= 200
-SOAK_STEPS ?= 1000
+# long runs of the randomized tests (scripts/soak.sh), then the parsers' fuzzer
+SOAK_MINUTES ?= 30
+SOAK_FUZZ_SECONDS ?= 300
 soak: build uring
-	@MDFS_MODEL_SEEDS=$(SOAK_SEEDS) MDFS_MODEL_STEPS=$(SOAK_STEPS) \
-	  bash scripts/run-tests.sh $(BUILD) --filter 'model*/*'
-	@MDFS_FUZZ_OPS=200000 bash scripts/run-tests.sh $(BUILD) --filter 'fuzz_mount*/*'
-	@bash scripts/fuzz.sh 300
+	@bash scripts/soak.sh $(BUILD) $(SOAK_MINUTES) $(SOAK_FUZZ_SECONDS)
 
 # Every benchmark in one session (bench/README.md); BENCH_ARGS=--quick
 bench: build uring

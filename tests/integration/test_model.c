@@ -7,7 +7,9 @@
  *
  * A failure names its seed and step; replay it with
  *   MDFS_MODEL_SEED=<seed> build/tests/mdfs-tests --filter model_devfuse/random_ops_match_model_and_backing
- * MDFS_MODEL_SEEDS=N and MDFS_MODEL_STEPS=N make longer runs (make soak).
+ * MDFS_MODEL_FIRST=F, MDFS_MODEL_SEEDS=N and MDFS_MODEL_STEPS=N run seeds
+ * F..F+N-1 with N steps each: scripts/soak.sh runs long soaks in shards that
+ * fit the per-test timeout. Both mediate= modes, both transports.
  */
 #include "harness.h"
 
@@ -325,9 +327,10 @@ static int env_int(const char *name, int def)
 	return v && *v ? atoi(v) : def;
 }
 
-MDFS_TEST(model, random_ops_match_model_and_backing, NULL)
+MDFS_LEASE_TEST(model, random_ops_match_model_and_backing, NULL)
 {
 	const char *one = getenv("MDFS_MODEL_SEED");
+	int first = env_int("MDFS_MODEL_FIRST", 1);
 	int seeds = env_int("MDFS_MODEL_SEEDS", 3);
 	int steps = env_int("MDFS_MODEL_STEPS", 150);
 
@@ -335,6 +338,6 @@ MDFS_TEST(model, random_ops_match_model_and_backing, NULL)
 		run_seed(fs, strtoull(one, NULL, 0), steps);
 		return;
 	}
-	for (int s = 1; s <= seeds; s++)
+	for (int s = first; s < first + seeds; s++)
 		run_seed(fs, (unsigned long long)s, steps);
 }
