@@ -32,6 +32,19 @@ static int epfd = -1, timerfd = -1, sigfd = -1, wakefd = -1;
 static pthread_t engine_thread, loop_thread;
 static bool engine_running;
 
+/*
+ * Long event lists (a break start that tells thousands of holders) are
+ * carried out by the engine thread: over io_uring a worker's answer is
+ * only sent when its handler returns, and its CPU's queue waits too.
+ */
+#define HANDOFF_EVENTS 16
+struct handoff {
+	struct md_dispose d;
+	struct handoff *next;
+};
+static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct handoff *handoff_head, **handoff_tail = &handoff_head;
+
 static uint64_t mono_ms(void *ctx)
 {
 	struct timespec ts;
@@ -112,10 +125,8 @@ static void queue_signal(const struct md_event *ev)
 	       ev->pid);
 }
 
-void mdfs_dispose_run(struct md_dispose *d)
+static void run_events(struct md_dispose *d)
 {
-	struct md_parked *p, *next;
-
 	for (size_t i = 0; i < d->n; i++) {
 		struct md_event *ev = &d->ev[i];
 
@@ -152,6 +163,60 @@ void mdfs_dispose_run(struct md_dispose *d)
 	}
 	if (d->oom)
 		md_err("out of memory: lease events lost\n");
+}
+
+/* false: not handed off (few events, no engine thread, no memory) */
+static bool handoff(struct md_dispose *d)
+{
+	struct handoff *h;
+
+	if (d->n < HANDOFF_EVENTS ||
+	    !__atomic_load_n(&engine_running, __ATOMIC_ACQUIRE) ||
+	    pthread_equal(pthread_self(), engine_thread))
+		return false;
+	h = malloc(sizeof(*h));
+	if (!h)
+		return false;
+	md_dispose_init(&h->d);
+	h->d.ev = d->ev;
+	h->d.n = d->n;
+	h->d.cap = d->cap;
+	h->d.oom = d->oom;
+	d->ev = NULL;
+	d->n = d->cap = 0;
+	d->oom = false;
+	h->next = NULL;
+	pthread_mutex_lock(&handoff_lock);
+	*handoff_tail = h;
+	handoff_tail = &h->next;
+	pthread_mutex_unlock(&handoff_lock);
+	mdfs_lease_wake();
+	return true;
+}
+
+static void run_handoffs(void)
+{
+	struct handoff *h, *next;
+
+	pthread_mutex_lock(&handoff_lock);
+	h = handoff_head;
+	handoff_head = NULL;
+	handoff_tail = &handoff_head;
+	pthread_mutex_unlock(&handoff_lock);
+	for (; h; h = next) {
+		next = h->next;
+		run_events(&h->d);
+		md_dispose_fini(&h->d);
+		free(h);
+	}
+}
+
+void mdfs_dispose_run(struct md_dispose *d)
+{
+	struct md_parked *p, *next;
+
+	if (!handoff(d))
+		run_events(d);
 	for (p = d->run; p; p = next) {
 		next = p->next;
 		mdfs_parked_run((struct mdfs_parked *)p);
@@ -166,6 +231,7 @@ static void stop_everything(void)
 	md_info("signal: ending breaks, answering parked requests, "
 		"unmounting\n");
 	__atomic_store_n(&mdfs.stopping, true, __ATOMIC_SEQ_CST);
+	run_handoffs();
 	md_dispose_init(&d);
 	md_engine_shutdown(mdfs.eng, &d);
 	mdfs_dispose_run(&d);
@@ -216,6 +282,7 @@ static void *engine_main(void *arg)
 			}
 		}
 		mdfs_dispose_run(&d);
+		run_handoffs();
 		if (__atomic_load_n(&mdfs_uring_parked, __ATOMIC_RELAXED))
 			mdfs_uring_interrupts();
 		mdfs_orphans_sweep();
@@ -279,7 +346,7 @@ int mdfs_lease_start(void)
 
 	if (err)
 		return -err;
-	engine_running = true;
+	__atomic_store_n(&engine_running, true, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -292,7 +359,9 @@ void mdfs_lease_stop(void)
 		if (!__atomic_load_n(&mdfs.stopping, __ATOMIC_SEQ_CST))
 			pthread_kill(engine_thread, SIGTERM);
 		pthread_join(engine_thread, NULL);
-		engine_running = false;
+		__atomic_store_n(&engine_running, false, __ATOMIC_RELEASE);
+		/* handed off after the thread's last look */
+		run_handoffs();
 	}
 	if (mdfs.eng) {
 		md_dispose_init(&d);

@@ -983,6 +983,109 @@ MDFS_LEASE_TEST(lease_break, nonblocking_breaker_eagain_break_goes_on, OPTS)
 }
 
 /*
+ * SPEC 4.3.1: every holder is told, also when a break start has more of
+ * them than a worker thread tells itself (it hands long lists to the
+ * engine thread): 40 leases through 40 open files, a thread asleep in
+ * poll(POLLPRI) on each before the break, one O_NONBLOCK breaker answered
+ * EAGAIN. A poll that times out rescans and would see POLLPRI anyway, so
+ * each thread must be woken long before its timeout: by its notification.
+ */
+#define MANY_HOLDERS 40
+#define MANY_POLL_MS 12000	/* < the break time: no revocation */
+
+struct poller {
+	pthread_t thread;
+	pid_t tid;
+	int fd;
+	int revents;
+	long long woke_ms;
+};
+
+static void *poller_main(void *arg)
+{
+	struct poller *p = arg;
+	struct pollfd pfd = { .fd = p->fd, .events = POLLPRI };
+
+	__atomic_store_n(&p->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	if (poll(&pfd, 1, MANY_POLL_MS) > 0)
+		p->revents = pfd.revents;
+	p->woke_ms = mdfs_now_ms();
+	return NULL;
+}
+
+/* @tid sleeps in poll(), past the daemon's answer to its FUSE_POLL */
+static bool asleep_in_poll(pid_t tid)
+{
+	char path[64], wchan[128] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(wchan, sizeof(wchan), f))
+		wchan[0] = 0;
+	fclose(f);
+	return !strncmp(wchan, "poll_schedule_timeout", 21);
+}
+
+MDFS_LEASE_TEST(lease_break, many_holders_all_told, "lease_break_time=20")
+{
+	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
+	struct mapdirect_lease l = { .size = sizeof(l) };
+	struct mapdirect_unlease u = { .size = sizeof(u) };
+	static struct poller pl[MANY_HOLDERS];
+	long long t0, deadline;
+	int obs, fd, k;
+	struct lop op;
+
+	memset(pl, 0, sizeof(pl));
+	lease_file(fs, "f", SIZE, 'a');
+	obs = lease_obs(fs, "f");
+	for (k = 0; k < MANY_HOLDERS; k++) {
+		pl[k].fd = open(mdfs_mpath(fs, "f"), O_RDONLY | O_CLOEXEC);
+		cr_assert_geq(pl[k].fd, 0);
+		cr_assert_eq(ioctl(pl[k].fd, MAPDIRECT_IOC_LEASE, &l), 0,
+			     "lease %d: %s", k, strerror(errno));
+		cr_assert_eq(pthread_create(&pl[k].thread, NULL, poller_main,
+					    &pl[k]), 0);
+	}
+	deadline = mdfs_now_ms() + PROMPT_MS;
+	for (k = 0; k < MANY_HOLDERS && mdfs_now_ms() < deadline;) {
+		pid_t tid = __atomic_load_n(&pl[k].tid, __ATOMIC_ACQUIRE);
+
+		if (tid && asleep_in_poll(tid))
+			k++;
+		else
+			usleep(1000);
+	}
+	cr_assert_eq(k, MANY_HOLDERS, "only %d poller threads asleep in "
+		     "poll() after %d ms", k, PROMPT_MS);
+
+	fd = LOP_OK(b, op_open(mdfs_mpath(fs, "f"), O_RDWR | O_NONBLOCK));
+	op = op_pwrite(fd, 0, 'N', 4096);
+	t0 = mdfs_now_ms();
+	cr_assert_eq(lop_run(b, &op), -EAGAIN, "pwrite: %s, expected EAGAIN",
+		     strerror((int)-op.ret));
+	for (k = 0; k < MANY_HOLDERS; k++) {
+		pthread_join(pl[k].thread, NULL);
+		cr_assert(pl[k].revents & POLLPRI, "holder %d: poll revents "
+			  "%#x, expected POLLPRI", k, pl[k].revents);
+		cr_assert_lt(pl[k].woke_ms - t0, MANY_POLL_MS / 2, "holder %d "
+			     "was not woken: its poll() timed out", k);
+	}
+	lease_assert_backing(fs, "f", 0, SIZE, 'a');
+	for (k = 0; k < MANY_HOLDERS; k++) {
+		cr_assert_eq(ioctl(pl[k].fd, MAPDIRECT_IOC_UNLEASE, &u), 0,
+			     "unlease %d: %s", k, strerror(errno));
+		close(pl[k].fd);
+	}
+	assert_lease_becomes(obs, MAPDIRECT_STATE_NONE, 0, PROMPT_MS);
+	LOP_OK(b, op_close(fd));
+	close(obs);
+}
+
+/*
  * SPEC 4.3.2 "A breaker interrupted by a signal gets EINTR and the break
  * goes on"; the interrupted operation never runs. Over both transports
  * (io_uring needs the daemon to notice the pending signal itself).
