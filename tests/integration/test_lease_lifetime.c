@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -311,4 +312,84 @@ MDFS_LEASE_TEST(lease_lifetime, unmap_and_close_during_break_breaker_proceeds,
 		LOP_OK(b, op_close(fd));
 	}
 	close(obs);
+}
+
+static int forgets(struct mdfs_fs *fs)
+{
+	return lease_log_count(fs, "FORGET", 0) +
+	       lease_log_count(fs, "BATCH_FORGET", 0);
+}
+
+/*
+ * An inode the kernel forgets while a lease lives on (its holder unmapped
+ * after closing; no census has looked yet) is kept as an orphan; looked up
+ * again, the orphan sweep lets it go with its list of unmediated writers
+ * intact, so a lease is still refused beside such a writer (SPEC 3.1).
+ * A sweep that cleared the list (fixed in 4ebe854) lets the lease through:
+ * the writer opens while the orphan waits for the engine's next sweep.
+ */
+MDFS_TEST_NOMOUNT(lease_lifetime, forgotten_leased_inode_keeps_its_writers)
+{
+	struct lease_holder h = { 0 };
+	struct mdfs_agent *c, *d, *e;
+	long long map, before, t0;
+	char want[64];
+	struct lop w;
+	int fd, n;
+
+	lease_file(fs, "f", SIZE, 'a');
+	lease_file(fs, "g", SIZE, 'b');
+	mdfs_start(fs, (const char *const[]){ "-d", NULL }, OPTS);
+	lease_hold(fs, &h, "f", 0, 0);
+	map = LOP_OK(h.a, op_mmap(h.fd, SIZE));
+	close_released(fs, &h, h.fd);
+	LOP_OK(h.a, op_munmap(map, SIZE));
+
+	/* the kernel forgets "f"; the lease lives on in the daemon */
+	n = forgets(fs);
+	mdfs_write_file("/proc/sys/vm/drop_caches", "2", 1);
+	for (t0 = mdfs_now_ms(); forgets(fs) == n &&
+	     mdfs_now_ms() - t0 < PROMPT_MS;)
+		usleep(10000);
+	cr_assert_gt(forgets(fs), n, "no FORGET after drop_caches");
+	cr_assert_eq(lease_stat(fs, "leases_active"), 1);
+
+	/* looked up again; a write finds the holder maps nothing: the lease
+	 * ends, the write goes on */
+	c = mdfs_agent_start(-1, -1);
+	fd = LOP_OK(c, op_open(mdfs_mpath(fs, "f"), O_WRONLY));
+	w = op_pwrite(fd, 0, 'Z', 4096);
+	cr_assert_eq(lop_run(c, &w), 4096, "pwrite: %s",
+		     strerror((int)-w.ret));
+	cr_assert_eq(lease_stat(fs, "leases_active"), 0);
+	/* an unmediated writer, while the orphan is still on the list */
+	d = mdfs_agent_start(-1, -1);
+	LOP_OK(d, op_open(mdfs_mpath(fs, "f"), O_RDWR));
+
+	/* two holder exits, seen by the engine thread: it has swept at
+	 * least once since */
+	before = lease_stat(fs, "leases_exited");
+	for (int k = 1; k <= 2; k++) {
+		struct lease_holder g = { 0 };
+		struct lop x = op_exit(0);
+
+		/* mapped, fd closed: only the exit (pidfd) ends it */
+		lease_hold(fs, &g, "g", 0, 0);
+		LOP_OK(g.a, op_mmap(g.fd, SIZE));
+		close_released(fs, &g, g.fd);
+		lop_send(g.a, &x);
+		cr_assert_eq(mdfs_agent_wait_exit(g.a, PROMPT_MS), 0);
+		for (t0 = mdfs_now_ms(); lease_stat(fs, "leases_exited") <
+		     before + k && mdfs_now_ms() - t0 < PROMPT_MS;)
+			usleep(1000);
+		cr_assert_eq(lease_stat(fs, "leases_exited"), before + k);
+	}
+	e = mdfs_agent_start(-1, -1);
+	fd = LOP_OK(e, op_open(mdfs_mpath(fs, "f"), O_RDONLY));
+	cr_assert_eq(lop_do(e, op_lease(fd, 0, 0)), -EAGAIN, "a lease "
+		     "beside pid %d's unmediated writable open", (int)d->pid);
+	snprintf(want, sizeof(want), "no: open for writing by pid %d\n",
+		 (int)d->pid);
+	cr_assert_str_eq(lease_xattr(mdfs_mpath(fs, "f"),
+				     "user.mapdirect.eligible"), want);
 }
