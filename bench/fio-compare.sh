@@ -37,9 +37,11 @@
 #                  passthrough on, every read and write through the daemon
 # A target may carry a tag to run it twice (A/A): mdfsall-uring.2.
 #
-# Workloads (--workloads, default all; fio, one file of --size laid out
+# Workloads (--workloads, default all; fio, files of --size laid out
 # beforehand, time_based): psync 4k randwrite and randread with numjobs 1
-# and 2 (IOPS), psync 1M sequential write and read (MiB/s), and the mmap
+# and 2 (IOPS), each job on a file of its own (fio's usual layout), and
+# the same with 2 jobs on one file (-1file: what the kernel's per-inode
+# locking costs), psync 1M sequential write and read (MiB/s), and the mmap
 # engine's 4k random and 1M sequential read and write (MiB/s; on raw,
 # mdfs-* and mdfsall-* only). Reads open the file O_RDWR (fio randrw/rw with
 # rwmixread=100), so that mediate=all mediates them too: a read-only open
@@ -279,10 +281,11 @@ case $size in
 *) size_mib=$(((size + 1048575) / 1048576)) ;;
 esac
 # room for every target's file, plus slack for the filesystem
+maxjobs=2	# files per target directory: bench.0.dat, bench.1.dat
 if ((shared)); then
-	back_mib=$((size_mib + 256))
+	back_mib=$((size_mib * maxjobs + 256))
 else
-	back_mib=$((size_mib * ${#targets[@]} + 256))
+	back_mib=$((size_mib * maxjobs * ${#targets[@]} + 256))
 fi
 
 work=$(mktemp -d /tmp/fio-compare.XXXXXX)
@@ -339,11 +342,14 @@ for b in "${backing_list[@]}"; do
 		else
 			tsrc[$id]=${bdir[$b]}/$k
 		fi
-		[[ -e ${tsrc[$id]}/bench.dat ]] && continue
+		[[ -e ${tsrc[$id]}/bench.0.dat ]] && continue
 		mkdir "${tsrc[$id]}"
-		# the file every workload uses, laid out once on the backing
-		dd if=/dev/zero of="${tsrc[$id]}/bench.dat" bs=1M \
-			count="$size_mib" conv=fsync status=none
+		# the files the workloads use (job N: bench.N.dat), laid out
+		# once on the backing
+		for ((j = 0; j < maxjobs; j++)); do
+			dd if=/dev/zero of="${tsrc[$id]}/bench.$j.dat" bs=1M \
+				count="$size_mib" conv=fsync status=none
+		done
 	done
 done
 
@@ -402,7 +408,7 @@ start_daemon() { # target id
 	fi
 	((i < 100)) || die "$t: not mounted after 10 s"
 	# the first access waits for INIT
-	timeout 10 stat "$mnt/bench.dat" >/dev/null ||
+	timeout 10 stat "$mnt/bench.0.dat" >/dev/null ||
 		die "$t: mount does not answer (INIT?)"
 	ddev[$t]=$(stat -c %d "$mnt")
 	# transport check: io_uring rings in the daemon's fd table
@@ -436,18 +442,21 @@ done
 
 # --------------------------------------------------------------- workloads --
 
-#  name               rw         bs  jobs metric engine kinds (which targets)
+# files: job (a file per job) or one (every job on bench.0.dat)
+#  name                  rw         bs  jobs files metric engine kinds (targets)
 all_workloads=(
-	"randwrite-4k-j1    randwrite  4k  1    iops   psync  *"
-	"randwrite-4k-j2    randwrite  4k  2    iops   psync  *"
-	"randread-4k-j1     randread   4k  1    iops   psync  *"
-	"randread-4k-j2     randread   4k  2    iops   psync  *"
-	"seqwrite-1M        write      1M  1    bw     psync  *"
-	"seqread-1M         read       1M  1    bw     psync  *"
-	"mmap-randwrite-4k  randwrite  4k  1    bw     mmap   raw,mdfs,mdfsall"
-	"mmap-randread-4k   randread   4k  1    bw     mmap   raw,mdfs,mdfsall"
-	"mmap-seqwrite-1M   write      1M  1    bw     mmap   raw,mdfs,mdfsall"
-	"mmap-seqread-1M    read       1M  1    bw     mmap   raw,mdfs,mdfsall"
+	"randwrite-4k-j1       randwrite  4k  1    job   iops   psync  *"
+	"randwrite-4k-j2       randwrite  4k  2    job   iops   psync  *"
+	"randwrite-4k-j2-1file randwrite  4k  2    one   iops   psync  *"
+	"randread-4k-j1        randread   4k  1    job   iops   psync  *"
+	"randread-4k-j2        randread   4k  2    job   iops   psync  *"
+	"randread-4k-j2-1file  randread   4k  2    one   iops   psync  *"
+	"seqwrite-1M           write      1M  1    job   bw     psync  *"
+	"seqread-1M            read       1M  1    job   bw     psync  *"
+	"mmap-randwrite-4k     randwrite  4k  1    job   bw     mmap   raw,mdfs,mdfsall"
+	"mmap-randread-4k      randread   4k  1    job   bw     mmap   raw,mdfs,mdfsall"
+	"mmap-seqwrite-1M      write      1M  1    job   bw     mmap   raw,mdfs,mdfsall"
+	"mmap-seqread-1M       read       1M  1    job   bw     mmap   raw,mdfs,mdfsall"
 )
 workloads=()
 if [[ $workloads_arg == all ]]; then
@@ -492,9 +501,9 @@ daemon_cpu_ns() { # target
 # wait below is what a signal interrupts.
 fio_val=""
 fio_cpu=""
-run_fio() { # target name rw bs jobs metric engine round
-	local t=$1 name=$2 rw=$3 bs=$4 jobs=$5 metric=$6 engine=$7 r=$8
-	local js dir v err tag d0 d1 ios mix=() cpus=()
+run_fio() { # target name rw bs jobs files metric engine round
+	local t=$1 name=$2 rw=$3 bs=$4 jobs=$5 files=$6 metric=$7 engine=$8 r=$9
+	local js dir v err tag d0 d1 ios mix=() cpus=() where=()
 	fio_val="" fio_cpu=""
 	tag=${t//:/-}
 	js=$work/fio/$name.$tag.$r.json
@@ -507,8 +516,13 @@ run_fio() { # target name rw bs jobs metric engine round
 	esac
 	# one job per CPU (see the top)
 	((pin)) && cpus=(--cpus_allowed=0-$(($(nproc) - 1)) --cpus_allowed_policy=split)
+	if [[ $files == one ]]; then
+		where=(--filename="${tdir[$t]}/bench.0.dat")
+	else
+		where=(--directory="${tdir[$t]}" --filename_format='bench.$jobnum.dat')
+	fi
 	d0=$(daemon_cpu_ns "$t")
-	fio --name="$name" --filename="${tdir[$t]}/bench.dat" --size="$size" \
+	fio --name="$name" "${where[@]}" --size="$size" \
 		--allow_file_create=0 --ioengine="$engine" --rw="$rw" "${mix[@]}" \
 		--bs="$bs" --numjobs="$jobs" "${cpus[@]}" --group_reporting --time_based \
 		--runtime="$runtime" --ramp_time="$ramp" --invalidate=0 \
@@ -575,7 +589,7 @@ ntg=${#tids[@]}
 nwl=${#workloads[@]}
 nruns=0
 for line in "${workloads[@]}"; do
-	read -r _ _ _ _ _ _ kl <<<"$line"
+	read -r _ _ _ _ _ _ _ kl <<<"$line"
 	for t in "${tids[@]}"; do runs_on "$kl" "$t" && nruns=$((nruns + 1)); done
 done
 log "$repeat round(s) x $nruns runs (${nwl} workloads x up to $ntg targets) x ${runtime}s" \
@@ -584,7 +598,7 @@ log "$repeat round(s) x $nruns runs (${nwl} workloads x up to $ntg targets) x ${
 for ((r = 1; r <= repeat; r++)); do
 	loadavg+=("$(cut -d' ' -f1-3 /proc/loadavg)")
 	for ((w = 0; w < nwl; w++)); do
-		read -r name rw bs jobs metric engine kl <<<"${workloads[$w]}"
+		read -r name rw bs jobs files metric engine kl <<<"${workloads[$w]}"
 		for ((k = 0; k < ntg; k++)); do
 			t=${tids[$(((k + r - 1 + w) % ntg))]}
 			runs_on "$kl" "$t" || continue
@@ -595,7 +609,7 @@ for ((r = 1; r <= repeat; r++)); do
 				continue
 			fi
 			c0=$(cpu_sample)
-			if run_fio "$t" "$name" "$rw" "$bs" "$jobs" "$metric" "$engine" "$r"; then
+			if run_fio "$t" "$name" "$rw" "$bs" "$jobs" "$files" "$metric" "$engine" "$r"; then
 				fpct=$(foreign_pct "$c0" "$(cpu_sample)")
 				printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$t" "$r" \
 					"$fio_val" "$fpct" "$fio_cpu" >>"$samples"
@@ -628,8 +642,9 @@ t_end=$(date +%s)
 
 wl_json=$(printf '%s\n' "${workloads[@]}" | jq -Rn '[inputs | [splits(" +")] |
 	{name: .[0], rw: .[1], bs: .[2], numjobs: (.[3] | tonumber),
-	 metric: .[4], engine: .[5], kinds: .[6],
-	 unit: (if .[4] == "iops" then "IOPS" else "MiB/s" end)}]')
+	 files: (if .[4] == "one" then "one file" else "a file per job" end),
+	 metric: .[5], engine: .[6], kinds: .[7],
+	 unit: (if .[5] == "iops" then "IOPS" else "MiB/s" end)}]')
 tg_json=$(for t in "${tids[@]}"; do
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "${tback[$t]}" "${tkind[$t]}" \
 		"${tdaemon[$t]}" "${ttransport[$t]}" "${tmode[$t]}" "${tcmd[$t]}"

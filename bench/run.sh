@@ -26,7 +26,7 @@
 # --quick: a smoke run of every part (about 2 minutes). Counts can be set
 # from the environment (defaults, then --quick's):
 #   BENCH_RUNTIME=1/1 BENCH_REPEAT=4/1 BENCH_SIZE=256M/64M   fio part
-#   BENCH_WORKLOADS=(all 6)/(3 of them)
+#   BENCH_WORKLOADS=(all 8)/(3 of them)
 #   BENCH_MMAP_RUNTIME=1/1 BENCH_MMAP_REPEAT=6/1              mmap part
 #   BENCH_MMAP_WORKLOADS=(all 4)/mmap-randwrite-4k
 #   BENCH_GATE_RUNTIME=2/1 BENCH_GATE_REPEAT=12/3             gate part
@@ -91,7 +91,7 @@ if ((quick)); then
 	: "${BENCH_SCALE_FD:=1 1000}" "${BENCH_SCALE_MAP:=1 1000 10000}"
 else
 	: "${BENCH_RUNTIME:=1}" "${BENCH_REPEAT:=4}" "${BENCH_SIZE:=256M}"
-	: "${BENCH_WORKLOADS:=randwrite-4k-j1,randwrite-4k-j2,randread-4k-j1,randread-4k-j2,seqwrite-1M,seqread-1M}"
+	: "${BENCH_WORKLOADS:=randwrite-4k-j1,randwrite-4k-j2,randwrite-4k-j2-1file,randread-4k-j1,randread-4k-j2,randread-4k-j2-1file,seqwrite-1M,seqread-1M}"
 	: "${BENCH_MMAP_RUNTIME:=1}" "${BENCH_MMAP_REPEAT:=6}"
 	: "${BENCH_MMAP_WORKLOADS:=mmap-seqread-1M,mmap-seqwrite-1M,mmap-randread-4k,mmap-randwrite-4k}"
 	: "${BENCH_GATE_RUNTIME:=2}" "${BENCH_GATE_REPEAT:=12}"

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Open files. Every open is replied FOPEN_DIRECT_IO, so reads, writes and
- * everything that can change a block map reach the daemon (the enforcement
- * point, SPEC 3); with passthrough, mmap maps the backing file itself.
+ * Open files. A mediated open is replied FOPEN_PASSTHROUGH|FOPEN_DIRECT_IO:
+ * its reads and writes reach the daemon (the enforcement point, SPEC 3)
+ * while mmap maps the backing file itself. Others (read-only opens; under
+ * mediate=leased, writable opens of a file without a lease) are replied
+ * FOPEN_PASSTHROUGH alone and never reach the daemon for read/write.
+ * fallocate, truncate, O_TRUNC and copy_file_range always do.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +56,6 @@ static void file_drop(struct mdfs_link *l)
 	free(f);
 }
 
-/* Turn an open backing fd into the reply of open/create. */
 static void writers_add(struct mdfs_inode *inode, struct mdfs_file *f)
 {
 	f->wprev = NULL;
