@@ -543,6 +543,13 @@ static struct md_holder *get_holder(struct md_engine *eng, pid_t pid)
 	return h;
 }
 
+void md_lease_refused(struct md_engine *eng)
+{
+	pthread_mutex_lock(&eng->lock);
+	eng->st.refused++;
+	pthread_mutex_unlock(&eng->lock);
+}
+
 int md_lease_take(struct md_engine *eng, struct md_lfile *lf,
 		  const struct md_lease_req *rq, struct md_dispose *d,
 		  uint32_t *id)
@@ -552,17 +559,20 @@ int md_lease_take(struct md_engine *eng, struct md_lfile *lf,
 	int ret = 0;
 
 	if ((rq->flags & ~MAPDIRECT_LEASE_FLAGS) || !rq->owner ||
-	    rq->signo < 0 || rq->signo > SIGRTMAX)
+	    rq->signo < 0 || rq->signo > SIGRTMAX) {
+		md_lease_refused(eng);
 		return -EINVAL;
+	}
 
 	pthread_mutex_lock(&eng->lock);
 	l = rq->owner->lease;
 	if (l) {
 		/* SPEC 4.1: the same open file gets the same id */
-		if (l->lf != lf)
+		if (l->lf != lf) {
 			ret = -EINVAL;
-		else
-			*id = l->id;
+			goto refused;
+		}
+		*id = l->id;
 		goto unlock;
 	}
 	if (lf->nbreaking || lf->parked || lf->nexclusive ||

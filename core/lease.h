@@ -276,6 +276,9 @@ size_t md_lease_list(struct md_engine *eng, struct md_lfile *lf,
 				const struct md_lease_view *v),
 		     void *arg);
 
+/* a lease request the embedder refused before md_lease_take() (SPEC 4.1
+ * checks: permission, eligibility, an unmediated writer): counted */
+void md_lease_refused(struct md_engine *eng);
 void md_engine_stats(struct md_engine *eng, struct md_stats *st);
 uint32_t md_engine_break_ms(struct md_engine *eng);
 

@@ -104,27 +104,33 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	uint32_t id;
 	int ret;
 
-	if (fstat(f->fd, &st))
-		return -errno;
+	if (fstat(f->fd, &st)) {
+		ret = -errno;
+		goto refused;
+	}
+	ret = -EINVAL;
 	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
+		goto refused;
 	/* SPEC 4.1: the owner, or CAP_LEASE */
+	ret = -EACCES;
 	if (st.st_uid != ctx->uid && !md_caps_has(ctx->pid, CAP_LEASE))
-		return -EACCES;
+		goto refused;
 	rq.pid = md_proc_tgid(ctx->pid);
+	ret = rq.pid;
 	if (rq.pid < 0)
-		return rq.pid;
+		goto refused;
 	if (arg->flags & MAPDIRECT_LEASE_ALLOCATE) {
 		ret = fill_holes(f->inode);
 		if (ret)
-			return ret;
+			goto refused;
 	}
 	ret = md_eligible(f->fd, mdfs.cfg.dax == MD_ON, reason, sizeof(reason));
 	if (ret < 0)
-		return ret;
+		goto refused;
 	if (ret == 0) {
 		md_dbg("lease refused to pid %d: %s\n", rq.pid, reason);
-		return -EPERM;
+		ret = -EPERM;
+		goto refused;
 	}
 	md_proc_comm(rq.pid, comm);
 	rq.owner = &f->lo;
@@ -140,19 +146,25 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	 * mediated or not under it too */
 	pthread_mutex_lock(&f->inode->lock);
 	writer = mdfs_foreign_writer(f->inode, rq.pid);
+	if (!writer)
+		/* counts its own refusals */
+		ret = md_lease_take(mdfs.eng, &f->inode->lf, &rq, &d, &id);
+	pthread_mutex_unlock(&f->inode->lock);
+	mdfs_dispose_run(&d);
 	if (writer) {
 		md_dbg("lease refused to pid %d: open for writing by pid %d\n",
 		       rq.pid, writer);
 		ret = -EAGAIN;
-	} else {
-		ret = md_lease_take(mdfs.eng, &f->inode->lf, &rq, &d, &id);
+		goto refused;
 	}
-	pthread_mutex_unlock(&f->inode->lock);
-	mdfs_dispose_run(&d);
 	if (ret)
 		return ret;
 	arg->lease_id = id;
 	return 0;
+
+refused:
+	md_lease_refused(mdfs.eng);
+	return ret;
 }
 
 static int do_unlease(struct mdfs_file *f, const struct mapdirect_unlease *arg)
@@ -204,6 +216,9 @@ void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	if (!ret && (!fi || mdfs_inode(ino)->type != S_IFREG))
 		ret = -ENOTTY;
 	if (ret) {
+		/* a malformed lease request is a refused one too */
+		if (cmd == MAPDIRECT_IOC_LEASE)
+			md_lease_refused(mdfs.eng);
 		fuse_reply_err(req, -ret);
 		return;
 	}

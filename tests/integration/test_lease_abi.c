@@ -669,3 +669,65 @@ MDFS_LEASE_TEST_NOMOUNT(lease_abi, eperm_on_shared_extents_xfs)
 	cr_assert_geq(lop_do(h, op_lease(fd, 0, 0)), 1,
 		      "LEASE on an unshared file of the same xfs");
 }
+
+/*
+ * user.mapdirect.stats leases_refused counts every refused LEASE, whoever
+ * refuses it: a malformed request, not the owner, not eligible, an
+ * unmediated writer (mediate=leased), a break in progress.
+ */
+MDFS_LEASE_TEST(lease_abi, every_refusal_is_counted, "allow_other")
+{
+	struct mdfs_agent *user = mdfs_agent_start(USER, USER);
+	struct mdfs_agent *w = mdfs_agent_start(-1, -1);
+	struct mapdirect_lease l = { .size = sizeof(l) };
+	struct lease_holder h = { 0 };
+	long long refused = lease_stat(fs, "leases_refused");
+	int fd, ufd, wfd;
+	struct lop op;
+
+	lease_file(fs, "f", SIZE, 'a');
+	cr_assert_eq(chmod(mdfs_bpath(fs, "f"), 0666), 0);
+	fd = open(mdfs_mpath(fs, "f"), O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+
+	l.flags = 1u << 31;
+	cr_assert_eq(raw_lease(fd, &l), EINVAL);
+	cr_assert_eq(lease_stat(fs, "leases_refused"), ++refused,
+		     "a malformed request");
+
+	ufd = LOP_OK(user, op_open(mdfs_mpath(fs, "f"), O_RDONLY));
+	cr_assert_eq(lop_do(user, op_lease(ufd, 0, 0)), -EACCES);
+	cr_assert_eq(lease_stat(fs, "leases_refused"), ++refused,
+		     "not the owner");
+
+	mdfs_write_file(mdfs_bpath(fs, "sparse"), "", 0);
+	cr_assert_eq(truncate(mdfs_bpath(fs, "sparse"), SIZE), 0);
+	{
+		int sfd = open(mdfs_mpath(fs, "sparse"), O_RDONLY | O_CLOEXEC);
+
+		cr_assert_geq(sfd, 0);
+		l.flags = 0;
+		cr_assert_eq(raw_lease(sfd, &l), EPERM);
+		close(sfd);
+	}
+	cr_assert_eq(lease_stat(fs, "leases_refused"), ++refused,
+		     "not eligible (a hole)");
+
+	lease_hold(fs, &h, "f", 0, 0);
+	wfd = LOP_OK(w, op_open(mdfs_mpath(fs, "f"), O_WRONLY | O_NONBLOCK));
+	op = op_pwrite(wfd, 0, 'b', 4096);
+	cr_assert_eq(lop_run(w, &op), -EAGAIN);
+	cr_assert_eq(raw_lease(fd, &l), EAGAIN);
+	cr_assert_eq(lease_stat(fs, "leases_refused"), ++refused,
+		     "a break in progress");
+	LOP_OK(h.a, op_unlease(h.fd, 0));
+
+	/* the breaker's open stays mediated; this one is not */
+	if (!mdfs_mediate_all(fs)) {
+		LOP_OK(w, op_open(mdfs_mpath(fs, "f"), O_WRONLY));
+		cr_assert_eq(raw_lease(fd, &l), EAGAIN);
+		cr_assert_eq(lease_stat(fs, "leases_refused"), ++refused,
+			     "an unmediated writer");
+	}
+	close(fd);
+}
