@@ -178,8 +178,11 @@ void mdfs_forget_one(struct mdfs_inode *inode, uint64_t n)
 		return;
 	}
 	/* a lease outlives the kernel's interest (a mapping holds it):
-	 * keep the inode, with its lease state, for mdfs_orphans_sweep() */
-	if (__atomic_load_n(&inode->lf.nleases, __ATOMIC_SEQ_CST)) {
+	 * keep the inode, with its lease state, for mdfs_orphans_sweep();
+	 * one on the orphan list already (pinned and let go by a lease
+	 * event) is the sweep's to free */
+	if (inode->orphan ||
+	    __atomic_load_n(&inode->lf.nleases, __ATOMIC_SEQ_CST)) {
 		if (!inode->orphan) {
 			inode->orphan = true;
 			inode->orphan_next = mdfs.orphans;
