@@ -112,6 +112,8 @@ static struct md_event *push_event(struct md_dispose *d,
 	ev->id = l->id;
 	ev->pid = l->pid;
 	ev->tid = l->tid;
+	ev->dev = l->lf->dev;
+	ev->ino = l->lf->ino;
 	memcpy(ev->comm, l->comm, sizeof(ev->comm));
 	return ev;
 }
@@ -243,14 +245,8 @@ static void remove_lease(struct md_engine *eng, struct md_lease *l,
 	(*counter)++;
 	/* its holder may write on, unseen (an open file from before any
 	 * lease): the embedder decides whether the others must break */
-	if (lf->nleases && counter != &eng->st.exited) {
-		struct md_event *ev = push_event(d, MD_EV_ENDED, l);
-
-		if (ev) {
-			ev->dev = lf->dev;
-			ev->ino = lf->ino;
-		}
-	}
+	if (lf->nleases && counter != &eng->st.exited)
+		push_event(d, MD_EV_ENDED, l);
 	free(l);
 
 	if (!h->leases) {

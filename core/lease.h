@@ -87,7 +87,7 @@ struct md_event {
 	pid_t pid, tid;
 	int signo;		/* BREAK: requested signal; REVOKE: to send */
 	void *poll;		/* poll handle to notify (BREAK) or drop */
-	uint64_t dev, ino;	/* the file (ENDED) */
+	uint64_t dev, ino;	/* the file's backing identity */
 	char comm[16];
 };
 

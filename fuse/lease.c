@@ -6,8 +6,10 @@
  * decides. Dispose lists from worker threads are carried out there too.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -125,8 +127,34 @@ static void queue_signal(const struct md_event *ev)
 	       ev->pid);
 }
 
+/* The file of @ev as a path in the mount, for messages; else its inode */
+static void event_path(const struct md_event *ev, char *buf, size_t len)
+{
+	struct mdfs_inode *inode = mdfs_inode_pin(ev->dev, ev->ino);
+	char proc[32], target[PATH_MAX];
+	size_t blen = strlen(mdfs.backing);
+	ssize_t n = -1;
+
+	if (inode) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", inode->fd);
+		n = readlink(proc, target, sizeof(target) - 1);
+		mdfs_forget_one(inode, 1);
+	}
+	if (n > 0) {
+		target[n] = 0;
+		if (!strncmp(target, mdfs.backing, blen) && target[blen] == '/') {
+			snprintf(buf, len, "%s%s", mdfs.mountpoint,
+				 target + blen);
+			return;
+		}
+	}
+	snprintf(buf, len, "inode %llu", (unsigned long long)ev->ino);
+}
+
 static void run_events(struct md_dispose *d)
 {
+	char path[PATH_MAX + 64];
+
 	for (size_t i = 0; i < d->n; i++) {
 		struct md_event *ev = &d->ev[i];
 
@@ -142,9 +170,10 @@ static void run_events(struct md_dispose *d)
 				queue_signal(ev);
 			break;
 		case MD_EV_REVOKE:
-			md_warn("revoked lease %u of pid %d (%s): break time "
-				"over%s\n", ev->id, ev->pid, ev->comm,
-				ev->signo == SIGKILL ? ", killed" :
+			event_path(ev, path, sizeof(path));
+			md_warn("revoked lease %u of pid %d (%s) on %s: break "
+				"time over%s\n", ev->id, ev->pid, ev->comm,
+				path, ev->signo == SIGKILL ? ", killed" :
 				ev->signo == SIGBUS ? ", sent SIGBUS" : "");
 			/* SIGBUS queued with the lease id, like the break
 			 * signal: a holder can tell which lease it lost */

@@ -62,21 +62,22 @@ static void assert_breaker_done(struct mdfs_fs *fs, struct mdfs_agent *b,
 /*
  * SPEC 4.3.3 "the remaining holders are revoked ..., counted and logged
  * with their pids": a line of the daemon's log tells of a revocation and
- * names @pid.
+ * names @pid, and the file ("f", by its path in the mount).
  */
 static void assert_revocation_logged(struct mdfs_fs *fs, pid_t pid)
 {
-	char *log, *line, *save = NULL, want[32];
+	char *log, *line, *save = NULL, want[32], path[PATH_MAX + 8];
 	bool found = false;
 	size_t len;
 
+	snprintf(path, sizeof(path), " on %s:", mdfs_mpath(fs, "f"));
 	snprintf(want, sizeof(want), "%d", (int)pid);
 	log = mdfs_read_file(fs->log, &len);
 	for (line = strtok_r(log, "\n", &save); line && !found;
 	     line = strtok_r(NULL, "\n", &save)) {
 		const char *p = line;
 
-		if (!strcasestr(line, "revok"))
+		if (!strcasestr(line, "revok") || !strstr(line, path))
 			continue;
 		/* the pid as a number of its own */
 		while ((p = strstr(p, want))) {
@@ -90,7 +91,8 @@ static void assert_revocation_logged(struct mdfs_fs *fs, pid_t pid)
 		}
 	}
 	free(log);
-	cr_assert(found, "no revocation of pid %d in the daemon's log", pid);
+	cr_assert(found, "no revocation of pid %d on %s in the daemon's log",
+		  pid, mdfs_mpath(fs, "f"));
 }
 
 static void assert_killed_by(struct lease_holder *h, int sig)
