@@ -18,6 +18,7 @@ struct mapdirect_map {
 	int fd;			/* our dup of the leased open file */
 	uint64_t lease_id;
 	bool is_pmem;		/* pmem_is_pmem(): persist by flushing */
+	bool own_lease;		/* we took it: unmap ends it */
 };
 
 #ifdef HAVE_MAP_SYNC
@@ -58,11 +59,90 @@ static void *map_range(int fd, size_t len, int prot)
 }
 #endif
 
+/*
+ * [0, *@len) is in the regular file of @fd; a @len of 0 becomes its size.
+ * @return 0 or -errno (-EINVAL: not a regular file, empty, too short)
+ */
+static int check_len(int fd, size_t *len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (!*len)
+		*len = (size_t)st.st_size;
+	if (!*len || (off_t)*len < 0 || (off_t)*len > st.st_size)
+		return -EINVAL;
+	return 0;
+}
+
+/* mmap(2) would refuse @prot on the open file of @fd: -EACCES, else 0 */
+static int check_access(int fd, int prot)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	fl &= O_ACCMODE;
+	if (fl == O_WRONLY || ((prot & PROT_WRITE) && fl != O_RDWR))
+		return -EACCES;
+	return 0;
+}
+
+/* Has user.mapdirect.leases (@list, "id=N pid=..." lines) lease @id? */
+static bool lease_listed(const char *list, uint64_t id)
+{
+	const char *l = list;
+	char *end;
+
+	while (l && *l) {
+		if (!strncmp(l, "id=", 3) &&
+		    strtoull(l + 3, &end, 10) == id && end > l + 3 &&
+		    (*end == ' ' || *end == '\n'))
+			return true;
+		l = strchr(l, '\n');
+		if (l)
+			l++;
+	}
+	return false;
+}
+
+/*
+ * The lease through the open file of @fd: a new one, or the one it already
+ * holds (the caller's, which we must never end). GETLEASE names a lease of
+ * this process on the file, not of this open file: when there is one, the
+ * file's leases from before tell whether LEASE gave back an old one.
+ * @return 0 or -errno
+ */
+static int lease_open_file(struct mapdirect_map *m, unsigned int flags,
+			   int signo)
+{
+	struct mapdirect_lease_info info;
+	char *before = NULL;
+	int ret;
+
+	ret = mapdirect_getlease(m->fd, &info);
+	if (ret)
+		return ret;
+	if (info.lease_id) {
+		ret = mdc_xattr(NULL, m->fd, MDC_XATTR("leases"), &before,
+				NULL);
+		if (ret)
+			return ret;
+	}
+	ret = mapdirect_lease(m->fd, flags, signo, &m->lease_id);
+	if (!ret)
+		m->own_lease = !before || !lease_listed(before, m->lease_id);
+	free(before);
+	return ret;
+}
+
 int mapdirect_map_file(int fd, size_t len, int prot, unsigned int lease_flags,
 		       int signo, struct mapdirect_map **out)
 {
 	struct mapdirect_map *m;
-	struct stat st;
 	int ret;
 
 	if (!out)
@@ -81,20 +161,19 @@ int mapdirect_map_file(int fd, size_t len, int prot, unsigned int lease_flags,
 		ret = -errno;
 		goto err_free;
 	}
-	ret = mapdirect_lease(m->fd, lease_flags, signo, &m->lease_id);
+	/* no lease for a mapping that cannot be made: nothing to undo */
+	ret = check_access(m->fd, prot);
+	if (!ret)
+		ret = check_len(m->fd, &len);
 	if (ret)
 		goto err_close;
-	/* the size cannot change under the lease without breaking it */
-	if (fstat(m->fd, &st)) {
-		ret = -errno;
+	ret = lease_open_file(m, lease_flags, signo);
+	if (ret)
+		goto err_close;
+	/* it may have shrunk before the lease; not after, without a break */
+	ret = check_len(m->fd, &len);
+	if (ret)
 		goto err_unlease;
-	}
-	if (!len)
-		len = (size_t)st.st_size;
-	if (!len || (off_t)len < 0 || (off_t)len > st.st_size) {
-		ret = -EINVAL;
-		goto err_unlease;
-	}
 	m->addr = map_range(m->fd, len, prot);
 	if (m->addr == MAP_FAILED) {
 		ret = -errno;
@@ -106,7 +185,8 @@ int mapdirect_map_file(int fd, size_t len, int prot, unsigned int lease_flags,
 	return 0;
 
 err_unlease:
-	mapdirect_unlease(m->fd);
+	if (m->own_lease)
+		mapdirect_unlease(m->fd);
 err_close:
 	close(m->fd);
 err_free:
@@ -169,9 +249,12 @@ int mapdirect_unmap(struct mapdirect_map *map)
 	/* unmap first: once the lease ends a breaker goes ahead */
 	if (munmap(map->addr, map->len))
 		ret = -errno;
-	err = mapdirect_unlease(map->fd);
-	if (!ret)
-		ret = err;
+	/* a lease the open file held before map_file stays the caller's */
+	if (map->own_lease) {
+		err = mapdirect_unlease(map->fd);
+		if (!ret)
+			ret = err;
+	}
 	close(map->fd);
 	free(map);
 	return ret;

@@ -154,18 +154,26 @@ struct mapdirect_map;
  * @signo: as for mapdirect_lease()
  * @out: gets the mapping, NULL on error
  *
- * Takes the lease through a duplicate of @fd (the same open file, so the
+ * Checks @prot and @len against the open file and its size first, then
+ * takes the lease through a duplicate of @fd (the same open file, so the
  * caller may close @fd at once), then maps [0, @len) MAP_SHARED. Where the
  * file is DAX and @prot has PROT_WRITE, it asks for MAP_SYNC first
  * (MAP_SHARED_VALIDATE), and falls back to MAP_SHARED where the kernel
  * refuses it. Then asks libpmem whether the range is persistent memory
- * (pmem_is_pmem(), see mapdirect_persist()). One request to the daemon
- * plus mmap(2); on error the lease is ended again.
+ * (pmem_is_pmem(), see mapdirect_persist()). Two or three requests to the
+ * daemon plus mmap(2); on error a lease it took is ended again.
  *
- * @return 0, or -EINVAL (bad @prot, @len beyond the end of the file, an
- * empty file with @len 0, @out NULL), -EBADF, -ENOMEM, -EACCES (PROT_WRITE
- * on an fd not open for writing, or as mapdirect_lease()), and every error
- * of mapdirect_lease().
+ * If the open file already holds a lease (the caller's own
+ * mapdirect_lease() on @fd or a dup of it), the mapping lives under that
+ * lease, as a second mapdirect_lease() would: @lease_flags and @signo are
+ * then ignored, and neither an error nor mapdirect_unmap() ends it; it
+ * stays the caller's to end with mapdirect_unlease().
+ *
+ * @return 0, or -EINVAL (bad @prot, not a regular file, @len beyond the
+ * end of the file, an empty file, @out NULL), -EBADF, -ENOMEM, -EACCES
+ * (PROT_WRITE on an fd not open for writing, an fd open for writing only,
+ * or as mapdirect_lease()), and every error of mapdirect_lease() and
+ * mapdirect_getlease().
  */
 int mapdirect_map_file(int fd, size_t len, int prot, unsigned int lease_flags,
 		       int signo, struct mapdirect_map **out);
@@ -231,7 +239,8 @@ int mapdirect_wait_break(int fd, int timeout_ms);
  * munmap(2), then the lease ends (the mapping must be gone first: the
  * break a breaker waits for ends with the lease), then the duplicate fd
  * is closed and @map freed, whatever the result. One request to the
- * daemon.
+ * daemon. A lease the open file held before mapdirect_map_file() is not
+ * ended: it is the caller's (and no request is made).
  *
  * @return 0, or -ENOENT (the lease had already ended: revoked at the end
  * of a break it ignored), or another -errno of munmap(2) or

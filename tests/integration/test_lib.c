@@ -196,6 +196,103 @@ MDFS_TEST(lib, map_part_and_refusals, NULL)
 	close(fd);
 }
 
+/*
+ * An open file the caller leased itself: map_file maps under that lease
+ * and never ends it, on error or on unmap; the caller still can. Also
+ * when the process holds other leases on the file (GETLEASE names the
+ * newest, not this open file's).
+ */
+MDFS_TEST(lib, map_file_leaves_the_callers_lease, NULL)
+{
+	struct mapdirect_map *m;
+	uint64_t id, id2;
+	int fd, fd2, fresh, obs;
+
+	full_file(fs, "f", 4 * PAGE);
+	fd = open_mnt(fs, "f", O_RDWR);
+	obs = open_mnt(fs, "f", O_RDONLY);
+	cr_assert_eq(mapdirect_lease(fd, 0, 0, &id), 0);
+
+	cr_assert_eq(mapdirect_map_file(fd, 5 * PAGE, PROT_READ, 0, 0, &m),
+		     -EINVAL, "longer than the file");
+	cr_assert_eq(getlease(obs).holders, 1, "the error ended our lease");
+	cr_assert_eq(mapdirect_map_file(fd, 0, PROT_READ | PROT_WRITE, 0, 0,
+					&m), 0);
+	cr_assert_eq(mapdirect_map_lease_id(m), id, "not the lease we hold");
+	cr_assert_eq(mapdirect_unmap(m), 0);
+	cr_assert_eq(getlease(obs).holders, 1, "unmap ended our lease");
+	cr_assert_eq(getlease(obs).lease_id, id);
+
+	/* a newer lease of ours through another open file */
+	fd2 = open_mnt(fs, "f", O_RDWR);
+	cr_assert_eq(mapdirect_lease(fd2, 0, 0, &id2), 0);
+	cr_assert_neq(id2, id);
+	cr_assert_eq(mapdirect_map_file(fd, 5 * PAGE, PROT_READ, 0, 0, &m),
+		     -EINVAL);
+	cr_assert_eq(getlease(obs).holders, 2);
+	cr_assert_eq(mapdirect_map_file(fd, PAGE, PROT_READ, 0, 0, &m), 0);
+	cr_assert_eq(mapdirect_map_lease_id(m), id);
+	cr_assert_eq(mapdirect_unmap(m), 0);
+	cr_assert_eq(getlease(obs).holders, 2, "unmap ended a caller's lease");
+
+	/* an open file without a lease: map_file's own, ended by unmap */
+	fresh = open_mnt(fs, "f", O_RDONLY);
+	cr_assert_eq(mapdirect_map_file(fresh, 0, PROT_READ, 0, 0, &m), 0);
+	cr_assert(mapdirect_map_lease_id(m) != id &&
+		  mapdirect_map_lease_id(m) != id2);
+	cr_assert_eq(getlease(obs).holders, 3);
+	cr_assert_eq(mapdirect_unmap(m), 0);
+	cr_assert_eq(getlease(obs).holders, 2);
+
+	cr_assert_eq(mapdirect_unlease(fd2), 0);
+	cr_assert_eq(mapdirect_unlease(fd), 0, "our lease is still ours");
+	cr_assert_eq(getlease(obs).holders, 0);
+	close(fresh);
+	close(fd2);
+	close(obs);
+	close(fd);
+}
+
+/* A mapping that cannot be made takes no lease at all, not even briefly */
+MDFS_TEST(lib, map_file_checks_before_leasing, NULL)
+{
+	struct mapdirect_map *m;
+	long long granted, unleased;
+	int fd, ro, empty, fifo;
+
+	full_file(fs, "f", 2 * PAGE);
+	mdfs_write_file(mdfs_bpath(fs, "e"), "", 0);
+	cr_assert_eq(mkfifo(mdfs_bpath(fs, "p"), 0644), 0);
+	fd = open_mnt(fs, "f", O_RDWR);
+	ro = open_mnt(fs, "f", O_RDONLY);
+	empty = open_mnt(fs, "e", O_RDWR);
+	fifo = open_mnt(fs, "p", O_RDWR | O_NONBLOCK);
+	granted = lease_stat(fs, "leases_granted");
+	unleased = lease_stat(fs, "leases_unleased");
+
+	cr_assert_eq(mapdirect_map_file(empty, 0, PROT_READ, 0, 0, &m),
+		     -EINVAL, "an empty file");
+	cr_assert_eq(mapdirect_map_file(empty, PAGE, PROT_READ,
+					MAPDIRECT_LEASE_ALLOCATE, 0, &m),
+		     -EINVAL, "an empty file, a length");
+	cr_assert_eq(mapdirect_map_file(fd, 2 * PAGE + 1, PROT_READ, 0, 0,
+					&m), -EINVAL, "past the end");
+	cr_assert_eq(mapdirect_map_file(ro, 0, PROT_READ | PROT_WRITE, 0, 0,
+					&m), -EACCES, "PROT_WRITE, O_RDONLY");
+	cr_assert_null(m);
+	cr_assert_eq(lease_stat(fs, "leases_granted"), granted,
+		     "a lease was granted for a mapping that failed");
+	cr_assert_eq(lease_stat(fs, "leases_unleased"), unleased);
+	cr_assert_eq(getlease(fd).holders, 0);
+	/* not "not on mapdirectfs": a FIFO's ioctls are the pipe's */
+	cr_assert_eq(mapdirect_map_file(fifo, 0, PROT_READ, 0, 0, &m),
+		     -EINVAL, "a FIFO");
+	close(fifo);
+	close(empty);
+	close(ro);
+	close(fd);
+}
+
 struct writer {
 	char path[PATH_MAX];
 };
