@@ -104,6 +104,8 @@ void mdfs_parked_run(struct mdfs_parked *pk)
 	}
 	/* out of the gate before the reply: then the file may go away */
 	md_gate_exit(lf);
+	mdfs_stop_watch(pk->op != OP_OPEN ? pk->f :
+			n == 0 ? mdfs_file(&pk->fi) : NULL);
 	switch (pk->op) {
 	case OP_WRITE:
 	case OP_COPY:

@@ -253,6 +253,57 @@ void mdfs_dispose_run(struct md_dispose *d)
 	md_dispose_fini(d);
 }
 
+/* how long a shutdown waits for the closes of mdfs_stop_watch() */
+#define STOP_GRACE_MS 1000
+static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stop_cond = PTHREAD_COND_INITIALIZER;
+static unsigned int stop_files;	/* watched, not released yet */
+
+void mdfs_stop_watch(struct mdfs_file *f)
+{
+	if (!f || !__atomic_load_n(&mdfs.stopping, __ATOMIC_SEQ_CST))
+		return;
+	pthread_mutex_lock(&stop_lock);
+	if (!f->stop_watch) {
+		f->stop_watch = true;
+		stop_files++;
+	}
+	pthread_mutex_unlock(&stop_lock);
+}
+
+void mdfs_stop_released(struct mdfs_file *f)
+{
+	/* a file in release has no request left to be watched by */
+	if (!__atomic_load_n(&mdfs.stopping, __ATOMIC_SEQ_CST))
+		return;
+	pthread_mutex_lock(&stop_lock);
+	if (f->stop_watch && --stop_files == 0)
+		pthread_cond_broadcast(&stop_cond);
+	f->stop_watch = false;
+	pthread_mutex_unlock(&stop_lock);
+}
+
+static void stop_grace(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STOP_GRACE_MS / 1000;
+	until.tv_nsec += (STOP_GRACE_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&stop_lock);
+	while (stop_files &&
+	       pthread_cond_timedwait(&stop_cond, &stop_lock, &until) == 0)
+		;
+	if (stop_files)
+		md_info("%u file(s) answered at shutdown not closed after "
+			"%d ms: unmounting\n", stop_files, STOP_GRACE_MS);
+	pthread_mutex_unlock(&stop_lock);
+}
+
 static void stop_everything(void)
 {
 	struct md_dispose d;
@@ -264,6 +315,9 @@ static void stop_everything(void)
 	md_dispose_init(&d);
 	md_engine_shutdown(mdfs.eng, &d);
 	mdfs_dispose_run(&d);
+	/* the callers just answered close next: before the unmount, or
+	 * their close(2) fails although their data is in */
+	stop_grace();
 	fuse_session_exit(mdfs.se);
 	/* a single-threaded loop sits in read(): EINTR makes it look */
 	pthread_kill(loop_thread, SIGUSR2);

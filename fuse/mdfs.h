@@ -62,6 +62,7 @@ struct mdfs_file {
 	bool mediated;		/* its writes reach the daemon */
 	pid_t tgid;		/* unmediated writers: the process */
 	struct mdfs_file *wprev, *wnext;	/* inode->writers */
+	bool stop_watch;	/* shutdown waits for its release */
 };
 
 /* mdfs_handles_free - at exit: close and free every handle left */
@@ -111,6 +112,14 @@ int mdfs_lease_init(void);
 int mdfs_lease_start(void);
 void mdfs_lease_stop(void);
 void mdfs_lease_wake(void);
+/*
+ * At shutdown (SIGTERM): @f (may be NULL) had a parked operation answered;
+ * the unmount waits a bounded time for its release, so that the close(2)
+ * that follows the answer gets its FLUSH answered too.
+ */
+void mdfs_stop_watch(struct mdfs_file *f);
+/* @f is released: the shutdown no longer waits for it */
+void mdfs_stop_released(struct mdfs_file *f);
 void mdfs_dispose_run(struct md_dispose *d);
 
 /* breakers.c: block-map-changing operations wait for breaks (SPEC 4.3) */

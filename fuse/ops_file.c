@@ -164,6 +164,7 @@ static void file_put(struct mdfs_file *f)
 		inode->backing_id = 0;
 	}
 	pthread_mutex_unlock(&inode->lock);
+	mdfs_stop_released(f);
 	mdfs_handle_del(&f->link);
 	close(f->fd);
 	free(f);

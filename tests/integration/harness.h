@@ -160,8 +160,9 @@ void mdfs_mount_ext4(struct mdfs_fs *fs, const char *opts);
 void mdfs_start(struct mdfs_fs *fs, const char *const flags[],
 		const char *opts);
 /*
- * Send @sig to the daemon and wait for it to exit (fails the test after
- * MDFS_WAIT_MS). Leaves the mount as the daemon left it.
+ * Send @sig (0: none, it was sent already) to the daemon and wait for it
+ * to exit (fails the test after MDFS_WAIT_MS). Leaves the mount as the
+ * daemon left it.
  * @return the daemon's wait status
  */
 int mdfs_stop(struct mdfs_fs *fs, int sig);

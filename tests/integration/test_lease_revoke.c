@@ -29,8 +29,8 @@
  * A holder that maps the file and then ignores the break, and a breaker
  * pwrite parked behind it; returns once the breaker is seen blocked.
  */
-static void ignored_break(struct mdfs_fs *fs, struct lease_holder *h,
-			  struct mdfs_agent **b, struct lop *w, long long *map)
+static int ignored_break(struct mdfs_fs *fs, struct lease_holder *h,
+			 struct mdfs_agent **b, struct lop *w, long long *map)
 {
 	int fd;
 
@@ -42,6 +42,7 @@ static void ignored_break(struct mdfs_fs *fs, struct lease_holder *h,
 	*w = op_pwrite(fd, 0, 'Z', 4096);
 	lop_send(*b, w);
 	lease_assert_blocked(*b, BLOCKED_MS, "pwrite");
+	return fd;
 }
 
 /* The breaker completed, its bytes are in, no lease is left */
@@ -196,14 +197,18 @@ static void sigterm_body(struct mdfs_fs *fs, int sig, int revoked_by)
 	long long map;
 	struct lop w;
 	char how[64];
-	int st;
+	int st, fd;
 
-	ignored_break(fs, &h, &b, &w, &map);
-	st = mdfs_stop(fs, sig);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon: %s after "
-		  "signal %d", mdfs_describe_status(st, how, sizeof(how)), sig);
+	fd = ignored_break(fs, &h, &b, &w, &map);
+	cr_assert_eq(kill(fs->pid, sig), 0);
 	cr_assert_eq(lop_recv(b, &w), 4096, "parked pwrite at shutdown: %s",
 		     strerror((int)-w.ret));
+	/* the daemon waits (a bounded time) for the close of a file whose
+	 * parked operation it answered: its FLUSH gets an answer too */
+	LOP_OK(b, op_close(fd));
+	st = mdfs_stop(fs, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon: %s after "
+		  "signal %d", mdfs_describe_status(st, how, sizeof(how)), sig);
 	lease_assert_backing(fs, "f", 0, 4096, 'Z');
 	cr_assert_not(mdfs_is_mounted(fs->mnt), "still mounted");
 	if (revoked_by) {
