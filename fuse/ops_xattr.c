@@ -81,9 +81,12 @@ static void render_config(struct md_buf *b)
 
 	if (md_config_render(&mdfs.cfg, cfg, sizeof(cfg)) > 0)
 		md_buf_printf(b, "%s", cfg);
-	md_buf_printf(b, "transport=%s\npassthrough_active=%d\ndax_active=%d\n"
-		      "backing=%s\n", mdfs.io_uring ? "io_uring" : "/dev/fuse",
-		      mdfs.passthrough, mdfs.dax_active, mdfs.backing);
+	/* what is in effect: without passthrough every open is mediated */
+	md_buf_printf(b, "transport=%s\npassthrough_active=%d\n"
+		      "mediate_active=%s\ndax_active=%d\nbacking=%s\n",
+		      mdfs.io_uring ? "io_uring" : "/dev/fuse", mdfs.passthrough,
+		      mdfs.passthrough ? md_mediate_name(mdfs.cfg.mediate) :
+		      "all", mdfs.dax_active, mdfs.backing);
 }
 
 static void render_device(struct md_buf *b)

@@ -136,10 +136,17 @@ MDFS_TEST_NOMOUNT(options, other_valid_values_mount)
 	mdfs_start(fs, NULL, "lease_break_time=0,revoke=none,dax=auto,"
 		   "passthrough=auto,mediate=leased");
 	assert_serves(fs);
+	/* the config xattr says what is in effect */
+	cr_assert(strstr(lease_xattr(fs->mnt, "user.mapdirect.config"),
+			 "\npassthrough_active=1\nmediate_active=leased\n"));
 	stop_ok(fs);
 	mdfs_start(fs, NULL, "lease_break_time=45,revoke=signal,"
 		   "passthrough=off");
 	assert_serves(fs);
+	cr_assert(strstr(lease_xattr(fs->mnt, "user.mapdirect.config"),
+			 "\npassthrough_active=0\nmediate_active=all\n"),
+		  "config without passthrough: %s",
+		  lease_xattr(fs->mnt, "user.mapdirect.config"));
 }
 
 MDFS_TEST_NOMOUNT(options, standard_fuse_options_work)
