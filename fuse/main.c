@@ -135,7 +135,8 @@ static const struct fuse_opt mdfs_opts[] = {
 static const char *expected_values(const char *opt)
 {
 	if (!strncmp(opt, "lease_break_time=", 17))
-		return "seconds, e.g. 45 or 0.5";
+		return "seconds from 0 to 86400, to the millisecond, e.g. 45 "
+		       "or 0.5";
 	if (!strncmp(opt, "revoke=", 7))
 		return "signal|kill|none";
 	if (!strncmp(opt, "dax=", 4))
@@ -181,14 +182,18 @@ static void usage(const char *prog)
 {
 	printf("usage: %s [options] BACKING MOUNTPOINT\n\n"
 	       "Mount a view of BACKING with layout leases (MAP_DIRECT).\n\n"
-	       "mapdirectfs options:\n"
-	       "    -o lease_break_time=SECS  grace period of a lease break"
-	       " (0 = revoke at once;\n"
-	       "                              default /proc/sys/fs/lease-break-time)\n"
+	       "mapdirectfs options (default first):\n"
+	       "    -o lease_break_time=SECS  grace period of a lease break, 0 to"
+	       " 86400,\n"
+	       "                              to the ms (0 = revoke at once;"
+	       " default\n"
+	       "                              /proc/sys/fs/lease-break-time)\n"
 	       "    -o revoke=signal|kill|none  what a holder gets after the"
 	       " grace period\n"
 	       "    -o dax=auto|require|off   require a DAX backing\n"
-	       "    -o io_uring=auto|on|off   FUSE transport over io_uring\n"
+	       "    -o io_uring=auto|on|off   FUSE transport over io_uring"
+	       " (libfuse's\n"
+	       "                              -o io_uring below is io_uring=on)\n"
 	       "    -o passthrough=auto|on|off  mmap maps the backing file\n"
 	       "    -o mediate=leased|all     which writable opens the daemon"
 	       " mediates\n\n", prog);
