@@ -101,8 +101,10 @@ extern "C" {
  * out of 0..64, not a regular file), -EACCES (not the file's owner and no
  * CAP_LEASE), -EPERM (the file is not eligible: see mapdirect_status()),
  * -EAGAIN (a break is in progress, or the file has an exclusive lease, or
- * an exclusive lease was asked for beside others), -ENOTTY (@fd is not on
- * a mapdirectfs mount), or another -errno of ioctl(2).
+ * an exclusive lease was asked for beside others, or, under mediate=leased,
+ * another process has the file open for writing through an unmediated open
+ * file: user.mapdirect.eligible names it), -ENOTTY (@fd is not on a
+ * mapdirectfs mount), or another -errno of ioctl(2).
  */
 int mapdirect_lease(int fd, unsigned int flags, int signo, uint64_t *lease_id);
 
