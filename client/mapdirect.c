@@ -18,7 +18,7 @@
 #include "builtin.h"
 
 static const char main_usage[] =
-	"usage: mapdirect [--version] [--help] COMMAND [ARGS]\n"
+	"usage: mapdirect [-V|--version] [-h|--help] COMMAND [ARGS]\n"
 	"\n"
 	"  status [--json] PATH...   lease state, eligibility, DAX of files\n"
 	"  leases [--json] MOUNT     every lease of a mapdirectfs mount\n"
@@ -183,7 +183,7 @@ int main(int argc, char **argv)
 	verb = argv[1];
 	if (!strcmp(verb, "--help") || !strcmp(verb, "-h"))
 		return finish_stdout(cli_help(main_usage));
-	if (!strcmp(verb, "--version")) {
+	if (!strcmp(verb, "--version") || !strcmp(verb, "-V")) {
 		printf("mapdirect %s\n", MDFS_VERSION);
 		return finish_stdout(MD_EXIT_OK);
 	}

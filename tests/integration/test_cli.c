@@ -621,6 +621,7 @@ MDFS_TEST(cli, errors_and_exit_codes, NULL)
 
 MDFS_TEST_NOMOUNT(cli, help_and_usage)
 {
+	char version[64];
 	struct cli_res r;
 
 	cli_run(fs, &r, "--help");
@@ -641,6 +642,11 @@ MDFS_TEST_NOMOUNT(cli, help_and_usage)
 	cli_run(fs, &r, "--version");
 	assert_fails(&r, 0, "");
 	cr_assert_eq(strncmp(r.out, "mapdirect ", 10), 0);
+	/* -V as for mapdirectfs */
+	snprintf(version, sizeof(version), "%.63s", r.out);
+	cli_run(fs, &r, "-V");
+	assert_fails(&r, 0, "");
+	cr_assert_str_eq(r.out, version);
 }
 
 MDFS_TEST(cli, devices_lists_the_mount, NULL)
