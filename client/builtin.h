@@ -41,6 +41,12 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * @return MD_EXIT_NOT_MAPDIRECT for -ENOTTY, else MD_EXIT_ERROR
  */
 int cli_path_error(const char *path, int err);
+/*
+ * stat() @path: 0 if it is a regular file, or a directory when @dir_ok.
+ * Else "mapdirect: PATH: not a regular file" (or the stat error, or "Is a
+ * directory") on stderr. @return 0 or the exit code (MD_EXIT_ERROR)
+ */
+int cli_check_type(const char *path, bool dir_ok);
 /* The exit code of a run of several paths, after one more result. */
 int cli_worse(int code, int next);
 /*

@@ -211,6 +211,10 @@ static int take(struct hold *h)
 {
 	int fd, ret;
 
+	/* before open(2): opening a FIFO read-only would wait for a writer */
+	ret = cli_check_type(h->path, false);
+	if (ret)
+		return ret;
 	fd = open(h->path, (h->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0)
 		return cli_path_error(h->path, -errno);

@@ -71,6 +71,9 @@ int cmd_leases(int argc, char **argv)
 		cli_error("%s", strerror(-ret));
 		return MD_EXIT_ERROR;
 	}
+	code = cli_check_type(argv[optind], true);
+	if (code)
+		goto out;
 	ret = mapdirect_leases_load(ctx, argv[optind]);
 	if (ret < 0) {
 		code = cli_path_error(argv[optind], ret);

@@ -15,7 +15,7 @@ const char status_usage[] =
 	"The lease state, holders, eligibility for a lease and DAX of each\n"
 	"file on a mapdirectfs mount.\n"
 	"\n"
-	"  -j, --json   one JSON array, an object per PATH\n"
+	"  -j, --json   one JSON array, an object per PATH that could be read\n"
 	"  -h, --help   this text\n";
 
 static const struct option status_opts[] = {
@@ -65,7 +65,7 @@ int cmd_status(int argc, char **argv)
 	struct mapdirect_file_status st;
 	struct mapdirect_ctx *ctx;
 	bool json = false;
-	int c, ret, code = MD_EXIT_OK;
+	int c, ret, shown = 0, code = MD_EXIT_OK;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "jh", status_opts, NULL)) != -1) {
@@ -95,6 +95,11 @@ int cmd_status(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		const char *path = argv[i];
 
+		ret = cli_check_type(path, false);
+		if (ret) {
+			code = cli_worse(code, ret);
+			continue;
+		}
 		ret = mapdirect_status(path, &st);
 		if (!ret) {
 			ret = mapdirect_leases_load(ctx, path);
@@ -108,9 +113,14 @@ int cmd_status(int argc, char **argv)
 			print_status(path, &st, ctx);
 		else if (!json_append(arr, status_to_json(path, &st, ctx, 0)))
 			code = cli_worse(code, cli_path_error(path, -ENOMEM));
+		else
+			shown++;
 	}
 	mapdirect_unref(ctx);
-	if (json)
+	/* mapdirect(1): no document when nothing could be reported */
+	if (json && shown)
 		code = cli_worse(code, json_print(arr));
+	else if (json)
+		json_object_put(arr);
 	return code;
 }

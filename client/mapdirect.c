@@ -67,6 +67,22 @@ int cli_path_error(const char *path, int err)
 	return MD_EXIT_ERROR;
 }
 
+int cli_check_type(const char *path, bool dir_ok)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return cli_path_error(path, -errno);
+	if (S_ISREG(st.st_mode) || (dir_ok && S_ISDIR(st.st_mode)))
+		return MD_EXIT_OK;
+	if (S_ISDIR(st.st_mode))
+		return cli_path_error(path, -EISDIR);
+	/* a FIFO's ioctls are the pipe's: their ENOTTY is not ours */
+	cli_error("%s: not a regular file%s", path,
+		  dir_ok ? " or directory" : "");
+	return MD_EXIT_ERROR;
+}
+
 int cli_worse(int code, int next)
 {
 	/* any real error outranks "not on mapdirectfs" */

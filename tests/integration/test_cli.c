@@ -619,6 +619,82 @@ MDFS_TEST(cli, errors_and_exit_codes, NULL)
 		     "space left on device\n");
 }
 
+/* a FIFO is not "not on mapdirectfs", on the mount or off it */
+MDFS_TEST(cli, not_a_regular_file, NULL)
+{
+	char want[PATH_MAX + 64];
+	const char *fifo = mdfs_mpath(fs, "p");
+	const char *plain_fifo = mdfs_tpath(fs, "q");
+	struct cli_res r;
+
+	cr_assert_eq(mkfifo(mdfs_bpath(fs, "p"), 0644), 0);
+	cr_assert_eq(mkfifo(plain_fifo, 0644), 0);
+	snprintf(want, sizeof(want), "mapdirect: %s: not a regular file\n",
+		 fifo);
+	cli_run(fs, &r, "hold", fifo);
+	assert_fails(&r, 1, want);
+	/* not even opened: O_RDONLY would wait for a writer */
+	cli_run(fs, &r, "hold", "--read-only", fifo);
+	assert_fails(&r, 1, want);
+	cli_run(fs, &r, "status", fifo);
+	assert_fails(&r, 1, want);
+	cr_assert_str_eq(r.out, "");
+	snprintf(want, sizeof(want), "mapdirect: %s: not a regular file or "
+		 "directory\n", fifo);
+	cli_run(fs, &r, "leases", fifo);
+	assert_fails(&r, 1, want);
+	snprintf(want, sizeof(want), "mapdirect: %s: not a regular file\n",
+		 plain_fifo);
+	cli_run(fs, &r, "hold", plain_fifo);
+	assert_fails(&r, 1, want);
+	snprintf(want, sizeof(want), "mapdirect: %s: Is a directory\n",
+		 fs->mnt);
+	cli_run(fs, &r, "hold", fs->mnt);
+	assert_fails(&r, 1, want);
+}
+
+/*
+ * mapdirect(1): --json prints one document, or nothing when there is
+ * nothing to report; errors go to stderr and into the exit status.
+ */
+MDFS_TEST(cli, json_on_errors, NULL)
+{
+	const char *missing = mdfs_mpath(fs, "missing");
+	const char *f = mdfs_mpath(fs, "f");
+	struct json_object *doc;
+	struct cli_res r;
+
+	full_file(fs, "f", PAGE);
+	cr_assert_eq(mkfifo(mdfs_bpath(fs, "p"), 0644), 0);
+	cli_run(fs, &r, "status", "--json", missing);
+	assert_fails(&r, 1, NULL);
+	cr_assert_str_eq(r.out, "", "status --json printed on error");
+	cr_assert_neq(r.err[0], '\0');
+	cli_run(fs, &r, "status", "--json", missing, mdfs_mpath(fs, "p"));
+	assert_fails(&r, 1, NULL);
+	cr_assert_str_eq(r.out, "");
+	cli_run(fs, &r, "leases", "--json", fs->tmp);
+	assert_fails(&r, 3, NULL);
+	cr_assert_str_eq(r.out, "");
+	cli_run(fs, &r, "leases", "--json", missing);
+	assert_fails(&r, 1, NULL);
+	cr_assert_str_eq(r.out, "");
+	cli_run(fs, &r, "status", "--json", mdfs_tpath(fs, "."));
+	assert_fails(&r, 1, NULL);
+	cr_assert_str_eq(r.out, "");
+	/* the paths that could be read are still reported */
+	cli_run(fs, &r, "status", "--json", missing, f);
+	assert_fails(&r, 1, NULL);
+	doc = get_array(parse(r.out), 1);
+	cr_assert_str_eq(get_str(json_object_array_get_idx(doc, 0), "path"),
+			 f);
+	json_object_put(doc);
+	/* nothing wrong, nothing held: an empty array */
+	cli_run(fs, &r, "leases", "--json", fs->mnt);
+	assert_fails(&r, 0, "");
+	json_object_put(get_array(parse(r.out), 0));
+}
+
 MDFS_TEST_NOMOUNT(cli, help_and_usage)
 {
 	char version[64];
