@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -189,7 +190,65 @@ struct hold {
 	sigset_t sigs;
 };
 
-/* why the lease could not be taken, with the daemon's reason for EPERM */
+/* Why the file is busy (EAGAIN), as the daemon tells. @return true if told */
+static bool busy_error(struct hold *h)
+{
+	struct mapdirect_file_status st;
+	struct mapdirect_lease_entry *l;
+	struct mapdirect_ctx *ctx;
+	const char *writer = "open for writing by pid ";
+	size_t wlen = strlen(writer);
+	bool told = false, writing;
+
+	/*
+	 * Our own open file (O_RDWR, from before any lease) is a writer too
+	 * until the daemon has its release, which the kernel sends in the
+	 * background: ask again while the daemon names us.
+	 */
+	for (int tries = 0;; tries++) {
+		if (mapdirect_status(h->path, &st))
+			return false;
+		writing = !st.eligible && !strncmp(st.reason, writer, wlen);
+		if (!writing || atoi(st.reason + wlen) != (int)getpid())
+			break;
+		if (tries == 100)
+			return false;
+		poll(NULL, 0, 10);
+	}
+	if (writing) {
+		cli_error("%s: cannot be leased now: %s", h->path, st.reason);
+		return true;
+	}
+	if (st.state == MAPDIRECT_STATE_BREAKING) {
+		cli_error("%s: cannot be leased now: a break is in progress "
+			  "(%" PRIu64 " ms left)", h->path, st.ms_left);
+		return true;
+	}
+	if (mapdirect_new(&ctx))
+		return false;
+	if (mapdirect_leases_load(ctx, h->path) > 0) {
+		mapdirect_lease_foreach(ctx, l) {
+			if (mapdirect_lease_get_flags(l) &
+			    MAPDIRECT_LEASE_EXCLUSIVE) {
+				cli_error("%s: cannot be leased now: pid %d "
+					  "holds an exclusive lease", h->path,
+					  (int)mapdirect_lease_get_pid(l));
+				told = true;
+				break;
+			}
+		}
+	}
+	mapdirect_unref(ctx);
+	if (!told && (h->flags & MAPDIRECT_LEASE_EXCLUSIVE) && st.holders) {
+		cli_error("%s: cannot take an exclusive lease: the file has "
+			  "%u other lease%s", h->path, st.holders,
+			  st.holders == 1 ? "" : "s");
+		told = true;
+	}
+	return told;
+}
+
+/* why the lease could not be taken, in the daemon's words where it has any */
 static int lease_error(struct hold *h, int err)
 {
 	struct mapdirect_file_status st;
@@ -197,6 +256,13 @@ static int lease_error(struct hold *h, int err)
 	if (err == -EPERM && !mapdirect_status(h->path, &st) && !st.eligible) {
 		cli_error("%s: not eligible for a lease: %s", h->path,
 			  st.reason);
+		return MD_EXIT_ERROR;
+	}
+	if (err == -EAGAIN && busy_error(h))
+		return MD_EXIT_ERROR;
+	if (err == -EACCES) {
+		cli_error("%s: only the file's owner or a process with "
+			  "CAP_LEASE may lease it", h->path);
 		return MD_EXIT_ERROR;
 	}
 	if (err == -EINVAL && h->len) {
@@ -209,6 +275,7 @@ static int lease_error(struct hold *h, int err)
 
 static int take(struct hold *h)
 {
+	struct stat st;
 	int fd, ret;
 
 	/* before open(2): opening a FIFO read-only would wait for a writer */
@@ -218,6 +285,18 @@ static int take(struct hold *h)
 	fd = open(h->path, (h->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0)
 		return cli_path_error(h->path, -errno);
+	if (fstat(fd, &st)) {
+		ret = cli_path_error(h->path, -errno);
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode) || !st.st_size) {
+		cli_error("%s: %s", h->path, S_ISREG(st.st_mode) ?
+			  "the file is empty: nothing to map" :
+			  "not a regular file");
+		close(fd);
+		return MD_EXIT_ERROR;
+	}
 	ret = mapdirect_map_file(fd, h->len, PROT_READ |
 				 (h->read_only ? 0 : PROT_WRITE), h->flags,
 				 h->signo, &h->map);

@@ -695,6 +695,99 @@ MDFS_TEST(cli, json_on_errors, NULL)
 	json_object_put(get_array(parse(r.out), 0));
 }
 
+struct busy_writer {
+	char path[PATH_MAX];
+};
+
+/* A breaker in a child: parked until the lease ends */
+static int write_one(void *arg)
+{
+	struct busy_writer *w = arg;
+	int fd = open(w->path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || pwrite(fd, "W", 1, 0) != 1)
+		return 1;
+	close(fd);
+	return 0;
+}
+
+/* hold says why a lease is refused, in the daemon's words (SPEC 3.1, 4.1) */
+MDFS_TEST(cli, hold_says_why_not, "lease_break_time=20")
+{
+	char want[PATH_MAX + 128];
+	const char *f = mdfs_mpath(fs, "f");
+	struct mapdirect_lease_info info;
+	struct busy_writer w;
+	struct mdfs_agent *a;
+	struct cli_res r;
+	int fd, obs;
+	pid_t pid;
+
+	full_file(fs, "f", PAGE);
+	full_file(fs, "theirs", PAGE);
+	cr_assert_eq(chown(mdfs_bpath(fs, "theirs"), 1000, 1000), 0);
+	mdfs_write_file(mdfs_bpath(fs, "empty"), "", 0);
+	obs = open(f, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(obs, 0);
+
+	snprintf(want, sizeof(want), "mapdirect: %s: the file is empty: "
+		 "nothing to map\n", mdfs_mpath(fs, "empty"));
+	cli_run(fs, &r, "hold", mdfs_mpath(fs, "empty"));
+	assert_fails(&r, 1, want);
+
+	snprintf(want, sizeof(want), "mapdirect: %s: only the file's owner "
+		 "or a process with CAP_LEASE may lease it\n",
+		 mdfs_mpath(fs, "theirs"));
+	cli_run_full(fs, true, NULL, &r, (const char *const[]){
+		"hold", "--read-only", mdfs_mpath(fs, "theirs"), NULL });
+	assert_fails(&r, 1, want);
+
+	/* an unmediated writer (mediate=leased) */
+	a = mdfs_agent_start(-1, -1);
+	fd = (int)LOP_OK(a, op_open(f, O_WRONLY));
+	snprintf(want, sizeof(want), "mapdirect: %s: cannot be leased now: "
+		 "open for writing by pid %d\n", f, (int)a->pid);
+	cli_run(fs, &r, "hold", f);
+	assert_fails(&r, 1, want);
+	LOP_OK(a, op_close(fd));
+
+	/* an exclusive lease, ours */
+	fd = open(f, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	/* the agent's close reaches the daemon in the background */
+	cr_assert_gt(lease_retry(NULL, fd, MAPDIRECT_LEASE_EXCLUSIVE, 0,
+				 MDFS_WAIT_MS), 0);
+	snprintf(want, sizeof(want), "mapdirect: %s: cannot be leased now: "
+		 "pid %d holds an exclusive lease\n", f, (int)getpid());
+	cli_run(fs, &r, "hold", "--read-only", f);
+	assert_fails(&r, 1, want);
+	cr_assert_eq(mapdirect_unlease(fd), 0);
+
+	/* a shared one, in the way of an exclusive one */
+	cr_assert_eq(mapdirect_lease(fd, 0, 0, NULL), 0);
+	snprintf(want, sizeof(want), "mapdirect: %s: cannot take an exclusive "
+		 "lease: the file has 1 other lease\n", f);
+	cli_run(fs, &r, "hold", "--read-only", "--exclusive", f);
+	assert_fails(&r, 1, want);
+
+	/* a break in progress: the writer waits for our unlease */
+	mdfs_pathf(w.path, "%s", f);
+	pid = mdfs_fork_as((uid_t)-1, (gid_t)-1, write_one, &w);
+	assert_lease_becomes(obs, MAPDIRECT_STATE_BREAKING, 1, MDFS_WAIT_MS);
+	snprintf(want, sizeof(want), "mapdirect: %s: cannot be leased now: "
+		 "a break is in progress (", f);
+	cli_run(fs, &r, "hold", "--read-only", f);
+	assert_fails(&r, 1, NULL);
+	cr_assert_eq(strncmp(r.err, want, strlen(want)), 0, "stderr: %s",
+		     r.err);
+	cr_assert_eq(mapdirect_unlease(fd), 0);
+	cr_assert_eq(mdfs_wait_child(pid), 0, "the breaker's write failed");
+	cr_assert_eq(mapdirect_getlease(obs, &info), 0);
+	cr_assert_eq(info.holders, 0, "a refused hold left a lease");
+	close(fd);
+	close(obs);
+}
+
 MDFS_TEST_NOMOUNT(cli, help_and_usage)
 {
 	char version[64];
