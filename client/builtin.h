@@ -8,6 +8,7 @@
 #define MAPDIRECT_BUILTIN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "mapdirect.h"
 
@@ -47,6 +48,11 @@ int cli_path_error(const char *path, int err);
  * directory") on stderr. @return 0 or the exit code (MD_EXIT_ERROR)
  */
 int cli_check_type(const char *path, bool dir_ok);
+/*
+ * The name of signal @signo as text output shows it everywhere: "SIGUSR1",
+ * "SIGRTMIN+2", "none" for 0, the number where it has no name.
+ */
+const char *cli_signal_name(int signo, char *buf, size_t len);
 /* The exit code of a run of several paths, after one more result. */
 int cli_worse(int code, int next);
 /*

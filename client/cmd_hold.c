@@ -65,7 +65,7 @@ static const struct {
 	{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },   { "URG", SIGURG },
 	{ "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },   { "VTALRM", SIGVTALRM },
 	{ "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
-	{ "PWR", SIGPWR },   { "SYS", SIGSYS },
+	{ "POLL", SIGPOLL }, { "PWR", SIGPWR },     { "SYS", SIGSYS },
 };
 
 static int parse_int(const char *s, long min, long max)
@@ -144,17 +144,6 @@ static size_t parse_len(const char *s)
 	if (v > (SIZE_MAX >> shift))
 		return 0;
 	return (size_t)(v << shift);
-}
-
-static const char *sig_name(int signo, char *buf, size_t len)
-{
-	const char *abbrev = sigabbrev_np(signo);
-
-	if (abbrev)
-		snprintf(buf, len, "SIG%s", abbrev);
-	else
-		snprintf(buf, len, "%d", signo);
-	return buf;
 }
 
 /* One event: UTC timestamp, the event, flushed at once. */
@@ -275,6 +264,7 @@ static int lease_error(struct hold *h, int err)
 
 static int take(struct hold *h)
 {
+	char name[32];
 	struct stat st;
 	int fd, ret;
 
@@ -305,8 +295,9 @@ static int take(struct hold *h)
 	if (ret)
 		return lease_error(h, ret);
 	h->id = mapdirect_map_lease_id(h->map);
-	event("leased id=%" PRIu64 " pid=%d path=%s flags=%s signal=%d", h->id,
-	      (int)getpid(), h->path, lease_flags_name(h->flags), h->signo);
+	event("leased id=%" PRIu64 " pid=%d path=%s flags=%s signal=%s", h->id,
+	      (int)getpid(), h->path, lease_flags_name(h->flags),
+	      cli_signal_name(h->signo, name, sizeof(name)));
 	event("mapped len=%zu prot=%s pmem=%s", mapdirect_map_len(h->map),
 	      h->read_only ? "read" : "read,write",
 	      mapdirect_map_is_pmem(h->map) ? "yes" : "no");
@@ -349,8 +340,9 @@ static enum outcome read_signals(struct hold *h, bool *broken,
 		    si.ssi_code == SI_QUEUE &&
 		    (uint32_t)si.ssi_int == (uint32_t)h->id) {
 			if (!*via_signal)
-				event("break started via=signal signal=%d",
-				      signo);
+				event("break started via=signal signal=%s",
+				      cli_signal_name(signo, name,
+						      sizeof(name)));
 			*via_signal = *broken = true;
 		} else if (signo == SIGBUS) {
 			event("revoked id=%" PRIu64 " signal=SIGBUS", h->id);
@@ -358,7 +350,7 @@ static enum outcome read_signals(struct hold *h, bool *broken,
 		} else if (signo == SIGINT || signo == SIGTERM ||
 			   signo == SIGHUP) {
 			event("interrupted signal=%s",
-			      sig_name(signo, name, sizeof(name)));
+			      cli_signal_name(signo, name, sizeof(name)));
 			return RELEASE;
 		}
 		/* the break signal from someone else: not a break */

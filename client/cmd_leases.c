@@ -26,7 +26,7 @@ static const struct option leases_opts[] = {
 static void print_lease(const struct mapdirect_lease_entry *l)
 {
 	const char *path = mapdirect_lease_get_path(l);
-	char state[32];
+	char state[32], sig[32];
 
 	if (mapdirect_lease_get_state(l) == MAPDIRECT_STATE_BREAKING)
 		snprintf(state, sizeof(state), "breaking(%" PRIu64 "ms)",
@@ -34,10 +34,11 @@ static void print_lease(const struct mapdirect_lease_entry *l)
 	else
 		snprintf(state, sizeof(state), "%s",
 			 mapdirect_state_name(mapdirect_lease_get_state(l)));
-	printf("%-6" PRIu64 " %-8d %-16s %-18s %-6d %-18s %-6s %-24s %s\n",
+	printf("%-6" PRIu64 " %-8d %-16s %-18s %-11s %-18s %-6s %-24s %s\n",
 	       mapdirect_lease_get_id(l), (int)mapdirect_lease_get_pid(l),
 	       mapdirect_lease_get_comm(l), state,
-	       mapdirect_lease_get_signal(l),
+	       cli_signal_name(mapdirect_lease_get_signal(l), sig,
+			       sizeof(sig)),
 	       lease_flags_name(mapdirect_lease_get_flags(l)),
 	       mapdirect_lease_get_fd_open(l) ? "open" : "closed",
 	       mapdirect_lease_get_since(l), path ? path : "-");
@@ -80,7 +81,7 @@ int cmd_leases(int argc, char **argv)
 		goto out;
 	}
 	if (!json) {
-		printf("%-6s %-8s %-16s %-18s %-6s %-18s %-6s %-24s %s\n",
+		printf("%-6s %-8s %-16s %-18s %-11s %-18s %-6s %-24s %s\n",
 		       "ID", "PID", "COMM", "STATE", "SIGNAL", "FLAGS", "FD",
 		       "SINCE", "PATH");
 		mapdirect_lease_foreach(ctx, l)

@@ -24,13 +24,17 @@ static const struct option status_opts[] = {
 	{ 0 }
 };
 
-/* the same line as a user.mapdirect.leases entry, without the path */
+/* the same words as a user.mapdirect.leases entry, without the path */
 static void print_lease(const struct mapdirect_lease_entry *l)
 {
-	printf("  lease:    id=%" PRIu64 " pid=%d comm=%s since=%s signal=%d "
+	char sig[32];
+
+	printf("  lease:    id=%" PRIu64 " pid=%d comm=%s since=%s signal=%s "
 	       "state=%s", mapdirect_lease_get_id(l),
 	       (int)mapdirect_lease_get_pid(l), mapdirect_lease_get_comm(l),
-	       mapdirect_lease_get_since(l), mapdirect_lease_get_signal(l),
+	       mapdirect_lease_get_since(l),
+	       cli_signal_name(mapdirect_lease_get_signal(l), sig,
+			       sizeof(sig)),
 	       mapdirect_state_name(mapdirect_lease_get_state(l)));
 	if (mapdirect_lease_get_state(l) == MAPDIRECT_STATE_BREAKING)
 		printf(" ms_left=%" PRIu64, mapdirect_lease_get_ms_left(l));

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,29 @@ int cli_check_type(const char *path, bool dir_ok)
 	cli_error("%s: not a regular file%s", path,
 		  dir_ok ? " or directory" : "");
 	return MD_EXIT_ERROR;
+}
+
+const char *cli_signal_name(int signo, char *buf, size_t len)
+{
+	const char *abbrev = signo > 0 ? sigabbrev_np(signo) : NULL;
+	int mid = SIGRTMIN + (SIGRTMAX - SIGRTMIN) / 2;
+
+	if (signo == 0)
+		snprintf(buf, len, "none");
+	else if (abbrev)
+		snprintf(buf, len, "SIG%s", abbrev);
+	/* as kill -l names them, and hold --signal reads them */
+	else if (signo == SIGRTMIN)
+		snprintf(buf, len, "SIGRTMIN");
+	else if (signo > SIGRTMIN && signo <= mid)
+		snprintf(buf, len, "SIGRTMIN+%d", signo - SIGRTMIN);
+	else if (signo > mid && signo < SIGRTMAX)
+		snprintf(buf, len, "SIGRTMAX-%d", SIGRTMAX - signo);
+	else if (signo == SIGRTMAX)
+		snprintf(buf, len, "SIGRTMAX");
+	else
+		snprintf(buf, len, "%d", signo);
+	return buf;
 }
 
 int cli_worse(int code, int next)

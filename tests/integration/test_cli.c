@@ -427,7 +427,8 @@ MDFS_TEST(cli, status_json_matches_files, NULL)
 	cli_run(fs, &r, "status", mdfs_mpath(fs, "h"), mdfs_mpath(fs, "s"));
 	assert_fails(&r, 0, "");
 	cr_assert(strstr(r.out, "state:    held\n") &&
-		  strstr(r.out, "eligible: no: hole at 0+102400\n"),
+		  strstr(r.out, "eligible: no: hole at 0+102400\n") &&
+		  strstr(r.out, " signal=SIGUSR2 state=held "),
 		  "status printed:\n%s", r.out);
 	cr_assert_eq(mapdirect_unlease(fd), 0);
 	close(fd);
@@ -445,6 +446,9 @@ MDFS_TEST(cli, leases_json_while_hold_runs, NULL)
 	hold_start(&h, (const char *const[]){ "hold", "--signal", "10",
 					      mdfs_mpath(fs, "d/f"), NULL });
 	hold_expect(&h, " leased id=");
+	/* text names signals, whichever way they were given */
+	cr_assert(strstr(h.buf, " flags=none signal=SIGUSR1\n"),
+		  "hold printed:\n%s", h.buf);
 	hold_expect(&h, " mapped len=16384 prot=read,write pmem=no");
 
 	cli_run(fs, &r, "leases", "--json", fs->mnt);
@@ -465,8 +469,8 @@ MDFS_TEST(cli, leases_json_while_hold_runs, NULL)
 	cli_run(fs, &r, "leases", fs->mnt);
 	assert_fails(&r, 0, "");
 	snprintf(pid, sizeof(pid), " %d ", (int)h.pid);
-	cr_assert(strstr(r.out, pid) && strstr(r.out, " d/f\n"),
-		  "leases printed:\n%s", r.out);
+	cr_assert(strstr(r.out, pid) && strstr(r.out, " d/f\n") &&
+		  strstr(r.out, " SIGUSR1 "), "leases printed:\n%s", r.out);
 
 	/* SIGTERM releases and exits 0 */
 	cr_assert_eq(kill(h.pid, SIGTERM), 0);
@@ -519,7 +523,9 @@ MDFS_TEST(cli, hold_ignoring_a_break_is_revoked, "lease_break_time=0.3")
 
 	full_file(fs, "f", PAGE);
 	hold_start(&h, (const char *const[]){ "hold", "--ignore-breaks",
+					      "--signal", "RTMIN+2",
 					      mdfs_mpath(fs, "f"), NULL });
+	hold_expect(&h, " signal=SIGRTMIN+2\n");
 	hold_expect(&h, " mapped ");
 	fd = open(mdfs_mpath(fs, "f"), O_WRONLY | O_CLOEXEC);
 	cr_assert_geq(fd, 0);
@@ -527,6 +533,9 @@ MDFS_TEST(cli, hold_ignoring_a_break_is_revoked, "lease_break_time=0.3")
 	cr_assert_eq(pwrite(fd, "R", 1, 0), 1, "write: %s", strerror(errno));
 	close(fd);
 	cr_assert_eq(hold_wait(&h), 4, "hold printed:\n%s", h.buf);
+	/* the signal is queued when the break starts, long before revocation */
+	cr_assert(strstr(h.buf, " break started via=signal "
+			 "signal=SIGRTMIN+2\n"), "hold printed:\n%s", h.buf);
 	hold_expect(&h, " break started via=poll");
 	hold_expect(&h, " break ignored");
 	hold_expect(&h, " revoked id=");
