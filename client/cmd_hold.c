@@ -189,21 +189,10 @@ static bool busy_error(struct hold *h)
 	size_t wlen = strlen(writer);
 	bool told = false, writing;
 
-	/*
-	 * Our own open file (O_RDWR, from before any lease) is a writer too
-	 * until the daemon has its release, which the kernel sends in the
-	 * background: ask again while the daemon names us.
-	 */
-	for (int tries = 0;; tries++) {
-		if (mapdirect_status(h->path, &st))
-			return false;
-		writing = !st.eligible && !strncmp(st.reason, writer, wlen);
-		if (!writing || atoi(st.reason + wlen) != (int)getpid())
-			break;
-		if (tries == 100)
-			return false;
-		poll(NULL, 0, 10);
-	}
+	/* the daemon leaves our own writable open out of its answer */
+	if (mapdirect_status(h->path, &st))
+		return false;
+	writing = !st.eligible && !strncmp(st.reason, writer, wlen);
 	if (writing) {
 		cli_error("%s: cannot be leased now: %s", h->path, st.reason);
 		return true;

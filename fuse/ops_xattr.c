@@ -20,6 +20,7 @@
 #include "device.h"
 #include "eligible.h"
 #include "mdfs.h"
+#include "proc.h"
 #include "render.h"
 
 /*
@@ -102,7 +103,9 @@ static void render_device(struct md_buf *b)
 		md_buf_printf(b, "none\n");
 }
 
-static int render_eligible(struct mdfs_inode *inode, struct md_buf *b)
+/* Could @reader (a tgid) lease the file now, and if not, why not */
+static int render_eligible(struct mdfs_inode *inode, pid_t reader,
+			   struct md_buf *b)
 {
 	char procfd[MDFS_PROCFD_LEN], reason[96];
 	int fd, ret;
@@ -119,7 +122,8 @@ static int render_eligible(struct mdfs_inode *inode, struct md_buf *b)
 		pid_t writer;
 
 		pthread_mutex_lock(&inode->lock);
-		writer = mdfs_foreign_writer(inode, 0);
+		/* the reader's own writable opens do not stand in its way */
+		writer = mdfs_foreign_writer(inode, reader > 0 ? reader : 0);
 		pthread_mutex_unlock(&inode->lock);
 		if (writer) {
 			snprintf(reason, sizeof(reason),
@@ -132,8 +136,8 @@ static int render_eligible(struct mdfs_inode *inode, struct md_buf *b)
 }
 
 /* Build the value of virtual xattr @name of @inode; -ENODATA if none. */
-static int virtual_value(struct mdfs_inode *inode, const char *name,
-			 struct md_buf *b)
+static int virtual_value(fuse_req_t req, struct mdfs_inode *inode,
+			 const char *name, struct md_buf *b)
 {
 	const char *what = name + sizeof(VPREFIX) - 1;
 	struct listing l = { .b = b };
@@ -166,7 +170,8 @@ static int virtual_value(struct mdfs_inode *inode, const char *name,
 	} else if (!strcmp(what, "leases")) {
 		md_lease_list(mdfs.eng, &inode->lf, list_one, &l);
 	} else if (!strcmp(what, "eligible")) {
-		return render_eligible(inode, b);
+		return render_eligible(inode,
+				       md_proc_tgid(fuse_req_ctx(req)->pid), b);
 	} else if (!strcmp(what, "dax")) {
 		dax = md_dax_fd(inode->fd);
 		if (dax < 0)
@@ -185,7 +190,7 @@ static void reply_virtual(fuse_req_t req, struct mdfs_inode *inode,
 	int err;
 
 	md_buf_init(&b);
-	err = virtual_value(inode, name, &b);
+	err = virtual_value(req, inode, name, &b);
 	if (err)
 		fuse_reply_err(req, -err);
 	else if (size == 0)
