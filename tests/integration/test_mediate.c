@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -854,4 +855,47 @@ MDFS_LEASE_TEST(mediate, former_holder_with_unmediated_fd_breaks_others, OPTS)
 	LOP_OK(o.a, op_unlease(o.fd, 0));
 	assert_lease_becomes(obs, MAPDIRECT_STATE_NONE, 0, PROMPT_MS);
 	close(obs);
+}
+
+/*
+ * user.mapdirect.eligible answers for its reader (SPEC 3.1): the reader's
+ * own unmediated writable open does not stand in the way of its lease,
+ * and is named to any other process.
+ */
+MDFS_TEST(mediate, eligible_answers_for_its_reader, NULL)
+{
+	struct mapdirect_lease l = { .size = sizeof(l) };
+	struct mapdirect_unlease u = { .size = sizeof(u) };
+	const char *p = mdfs_mpath(fs, "f");
+	char want[64], got[128] = "";
+	int fd, pfd[2], st;
+	ssize_t n;
+	pid_t child;
+
+	lease_file(fs, "f", SIZE, 'a');
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_str_eq(lease_xattr(p, "user.mapdirect.eligible"), "yes\n",
+			 "the reader's own writer stood in its way");
+	cr_assert_eq(pipe(pfd), 0);
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		n = getxattr(p, "user.mapdirect.eligible", got, sizeof(got));
+		_exit(n > 0 && write(pfd[1], got, (size_t)n) == n ? 0 : 1);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], got, sizeof(got) - 1);
+	close(pfd[0]);
+	cr_assert_eq(waitpid(child, &st, 0), child);
+	cr_assert(n > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	got[n] = 0;
+	snprintf(want, sizeof(want), "no: open for writing by pid %d\n",
+		 (int)getpid());
+	cr_assert_str_eq(got, want, "another process read \"%s\"", got);
+	/* and the lease it promised */
+	cr_assert_eq(ioctl(fd, MAPDIRECT_IOC_LEASE, &l), 0, "LEASE: %s",
+		     strerror(errno));
+	cr_assert_eq(ioctl(fd, MAPDIRECT_IOC_UNLEASE, &u), 0);
+	close(fd);
 }
