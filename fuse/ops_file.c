@@ -100,7 +100,7 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 	pid_t tgid = 0;
 	int err = 0;
 
-	f = malloc(sizeof(*f));
+	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
 	f->fd = fd;
