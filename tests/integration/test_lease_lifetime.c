@@ -314,6 +314,22 @@ MDFS_LEASE_TEST(lease_lifetime, unmap_and_close_during_break_breaker_proceeds,
 	close(obs);
 }
 
+/* The daemon has handled the release of the leased file @rel: its census
+ * saw the mapping and the lease says fd=closed */
+static void release_handled(struct mdfs_fs *fs, const char *rel)
+{
+	long long t0 = mdfs_now_ms();
+
+	while (!strstr(lease_xattr(mdfs_mpath(fs, "%s", rel),
+				   "user.mapdirect.leases"), "fd=closed") &&
+	       mdfs_now_ms() - t0 < PROMPT_MS)
+		usleep(1000);
+	cr_assert(strstr(lease_xattr(mdfs_mpath(fs, "%s", rel),
+				     "user.mapdirect.leases"), "fd=closed"),
+		  "the release of %s was not handled in %d ms", rel,
+		  PROMPT_MS);
+}
+
 static int forgets(struct mdfs_fs *fs)
 {
 	return lease_log_count(fs, "FORGET", 0) +
@@ -343,6 +359,7 @@ MDFS_TEST_NOMOUNT(lease_lifetime, forgotten_leased_inode_keeps_its_writers)
 	lease_hold(fs, &h, "f", 0, 0);
 	map = LOP_OK(h.a, op_mmap(h.fd, SIZE));
 	close_released(fs, &h, h.fd);
+	release_handled(fs, "f");
 	LOP_OK(h.a, op_munmap(map, SIZE));
 
 	/* the kernel forgets "f"; the lease lives on in the daemon */
@@ -377,6 +394,7 @@ MDFS_TEST_NOMOUNT(lease_lifetime, forgotten_leased_inode_keeps_its_writers)
 		lease_hold(fs, &g, "g", 0, 0);
 		LOP_OK(g.a, op_mmap(g.fd, SIZE));
 		close_released(fs, &g, g.fd);
+		release_handled(fs, "g");
 		lop_send(g.a, &x);
 		cr_assert_eq(mdfs_agent_wait_exit(g.a, PROMPT_MS), 0);
 		for (t0 = mdfs_now_ms(); lease_stat(fs, "leases_exited") <
