@@ -423,8 +423,14 @@ static void mdfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * and FUSE_SET_ATTR_KILL_SUID); in exchange passthrough writes do
 	 * not ask for security.capability each time (FUSE-NOTES) */
 	fuse_set_feature_flag(conn, FUSE_CAP_HANDLE_KILLPRIV_V2);
+	/* read replies are spliced from the backing file (zero copy) */
 	fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_WRITE);
 	fuse_set_feature_flag(conn, FUSE_CAP_SPLICE_MOVE);
+	/* but requests are read(), not spliced from /dev/fuse: the kernel
+	 * copies each one into fresh pages of a pipe, and libfuse reads the
+	 * small ones out again. Measured here (fio psync, tmpfs, mediated):
+	 * 4 KiB writes and reads 1.7x faster without, 1 MiB writes 1.1x */
+	fuse_unset_feature_flag(conn, FUSE_CAP_SPLICE_READ);
 	fuse_unset_feature_flag(conn, FUSE_CAP_WRITEBACK_CACHE);
 	md_info("mounted %s on %s: passthrough %s, transport %s\n",
 		mdfs.backing, mdfs.mountpoint, mdfs.passthrough ? "on" : "off",
