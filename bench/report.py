@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 GOAL_MMAP = 0.98          # mmap through the mount vs raw: the same pages
 GOAL_PASSTHROUGH = 0.90   # SPEC 3.1: a file without a lease, default mode
-GOAL_PTHP = 1.10          # mediated I/O vs passthrough_hp --direct-io
+GOAL_PTHP = 1.10          # mediated I/O vs passthrough_hp --direct-io --nosplice
 GOAL_GATE = 0.02          # lease check: below 2 %
 GOAL_NOTIFY_P50 = 100.0   # us
 GOAL_NOTIFY_P99 = 1000.0  # us
@@ -381,7 +381,7 @@ def sections(d):
                     "ratios: median [min-max] of the per-round ratios. "
                     "\"no lease\": default mode (mediate=leased), a file "
                     "without a lease (goal >= 0.9x raw); \"mediated\": "
-                    "mediate=all vs passthrough_hp --direct-io on the same "
+                    "mediate=all vs passthrough_hp --direct-io --nosplice on the same "
                     "transport (goal >= 1.1x). Reads open O_RDWR; fio jobs "
                     "pinned one per CPU, each on a file of its own; "
                     "-1file: both jobs on one file.",
@@ -618,7 +618,7 @@ def plot(d, path):
                                [(r["workload"], r[f"all_over_pthp_{tr}"])
                                 for r in dp["psync"] if r["backing"] == b]))
         bars(axes[0][1], groups, [(GOAL_PTHP, "--"), (1, ":")],
-             "mediated (mediate=all) / passthrough_hp --direct-io (goal 1.1)")
+             "mediated (mediate=all) / passthrough_hp --direct-io --nosplice (goal 1.1)")
         groups = []
         for b in ("tmpfs", "ext4"):
             for k, lab in (("leased_over_raw", "no lease"),
