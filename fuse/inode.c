@@ -20,8 +20,20 @@ void mdfs_procfd(int fd, char buf[MDFS_PROCFD_LEN])
 	snprintf(buf, MDFS_PROCFD_LEN, "/proc/self/fd/%d", fd);
 }
 
+void mdfs_nocancel(void)
+{
+	static __thread bool done;
+
+	if (!done) {
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		done = true;
+	}
+}
+
+/* every request on an inode passes here first (see mdfs_nocancel) */
 struct mdfs_inode *mdfs_inode(fuse_ino_t ino)
 {
+	mdfs_nocancel();
 	if (ino == FUSE_ROOT_ID)
 		return &mdfs.root;
 	return (struct mdfs_inode *)(uintptr_t)ino;
