@@ -456,7 +456,7 @@ static const char *describe_status(int st, char *buf, size_t len)
 }
 
 /* The last @len-1 bytes of @path, for failure messages */
-static const char *file_tail(const char *path, char *buf, size_t len)
+const char *mdfs_file_tail(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	off_t size;
@@ -585,7 +585,7 @@ void mdfs_cmd(struct mdfs_fs *fs, const char *const argv[])
 	cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		  "command %s failed (%s):\n%s", argv[0],
 		  describe_status(st, how, sizeof(how)),
-		  file_tail(log, tail, sizeof(tail)));
+		  mdfs_file_tail(log, tail, sizeof(tail)));
 }
 
 /* -------------------------------------------------------------------- */
@@ -910,13 +910,13 @@ static void wait_mounted(struct mdfs_fs *fs)
 				       "on %s; its log:\n%s",
 				       describe_status(st, how, sizeof(how)),
 				       fs->backing, fs->mnt,
-				       file_tail(fs->log, tail, sizeof(tail)));
+				       mdfs_file_tail(fs->log, tail, sizeof(tail)));
 		}
 		if (now_ms() > end)
 			cr_assert_fail("%s not mounted (fuse.mapdirectfs) "
 				       "after %d ms; daemon log:\n%s",
 				       fs->mnt, MDFS_WAIT_MS,
-				       file_tail(fs->log, tail, sizeof(tail)));
+				       mdfs_file_tail(fs->log, tail, sizeof(tail)));
 	}
 }
 
@@ -1032,7 +1032,7 @@ int mdfs_stop(struct mdfs_fs *fs, int sig)
 	/* on failure, mdfs_umount() kills it */
 	cr_assert(pidfd_wait(fs->pidfd, MDFS_WAIT_MS),
 		  "daemon still running %d ms after signal %d; log:\n%s",
-		  MDFS_WAIT_MS, sig, file_tail(fs->log, tail, sizeof(tail)));
+		  MDFS_WAIT_MS, sig, mdfs_file_tail(fs->log, tail, sizeof(tail)));
 	while (waitpid(fs->pid, &st, 0) < 0 && errno == EINTR)
 		;
 	fs->pid = 0;
@@ -1171,8 +1171,8 @@ void mdfs_run_daemon(struct mdfs_fs *fs, const char *const args[],
 		mounted = true;
 	for (i = u.n - 1; i >= 0; i--)
 		umount2(u.mp[i], MNT_DETACH | UMOUNT_NOFOLLOW);
-	file_tail(out, res->out, sizeof(res->out));
-	file_tail(err, res->err, sizeof(res->err));
+	mdfs_file_tail(out, res->out, sizeof(res->out));
+	mdfs_file_tail(err, res->err, sizeof(res->err));
 	cr_assert_not(mounted, "daemon mounted %s although it should fail "
 		      "(%s); stderr:\n%s", u.n > 0 ? u.mp[0] : "something",
 		      describe_status(res->status, how, sizeof(how)),

@@ -166,6 +166,8 @@ void mdfs_start(struct mdfs_fs *fs, const char *const flags[],
  * @return the daemon's wait status
  */
 int mdfs_stop(struct mdfs_fs *fs, int sig);
+/* The last @len-1 bytes of @path (a daemon's log), for failure messages */
+const char *mdfs_file_tail(const char *path, char *buf, size_t len);
 /*
  * Tear everything down: lazy unmount, SIGTERM then SIGKILL the daemon,
  * lazy unmount of an ext4 backing, rm -rf of the temp dir. Idempotent.

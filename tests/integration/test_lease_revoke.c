@@ -196,7 +196,7 @@ static void sigterm_body(struct mdfs_fs *fs, int sig, int revoked_by)
 	struct mdfs_agent *b;
 	long long map;
 	struct lop w;
-	char how[64];
+	char how[64], tail[4096];
 	int st, fd;
 
 	fd = ignored_break(fs, &h, &b, &w, &map);
@@ -208,7 +208,9 @@ static void sigterm_body(struct mdfs_fs *fs, int sig, int revoked_by)
 	LOP_OK(b, op_close(fd));
 	st = mdfs_stop(fs, 0);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon: %s after "
-		  "signal %d", mdfs_describe_status(st, how, sizeof(how)), sig);
+		  "signal %d; its log ends:\n%s",
+		  mdfs_describe_status(st, how, sizeof(how)), sig,
+		  mdfs_file_tail(fs->log, tail, sizeof(tail)));
 	lease_assert_backing(fs, "f", 0, 4096, 'Z');
 	cr_assert_not(mdfs_is_mounted(fs->mnt), "still mounted");
 	if (revoked_by) {
