@@ -813,6 +813,11 @@ long long mdfs_now_ms(void)
 	return now_ms();
 }
 
+bool mdfs_pidfd_wait(int pidfd, int ms)
+{
+	return pidfd_wait(pidfd, ms);
+}
+
 /* -------------------------------------------------------------------- */
 /* fixture                                                               */
 

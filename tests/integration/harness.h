@@ -406,6 +406,8 @@ void lease_assert_pollpri(struct lease_holder *h, int ms);
 void lease_assert_no_pollpri(struct lease_holder *h);
 /* A fully written backing file @rel of @len bytes of @byte: leasable */
 void lease_file(struct mdfs_fs *fs, const char *rel, size_t len, int byte);
+/* a file of @len bytes that is one hole, made in BACKING */
+void lease_hole_file(struct mdfs_fs *fs, const char *rel, off_t len);
 /* An O_RDONLY fd on @rel in the mount, in this process, for GETLEASE */
 int lease_obs(struct mdfs_fs *fs, const char *rel);
 /* Assert that the backing file @rel holds @len bytes of @byte at @off */
@@ -437,6 +439,8 @@ void lease_assert_eligible_writer(struct mdfs_fs *fs, const char *rel,
 				  pid_t pid);
 /* Milliseconds of CLOCK_MONOTONIC */
 long long mdfs_now_ms(void);
+/* Wait up to @ms for the process behind @pidfd to exit: true if it did */
+bool mdfs_pidfd_wait(int pidfd, int ms);
 
 /*
  * Paths: mdfs_bpath(fs, "d/%d", i) is fs->backing/d/<i>, mdfs_mpath() the

@@ -39,31 +39,6 @@ static const char *cli_bin(void)
 	return env && *env ? env : MAPDIRECT_BIN;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Wait up to @ms for the process behind @pidfd to end. */
-static bool pidfd_wait(int pidfd, int ms)
-{
-	long long end = now_ms() + ms;
-
-	for (;;) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
-		long long left = end - now_ms();
-		int r = poll(&p, 1, left > 0 ? (int)left : 0);
-
-		if (r > 0)
-			return true;
-		if (r == 0 || errno != EINTR)
-			return false;
-	}
-}
-
 /*
  * Fork and exec the CLI with @args (after its name, NULL-terminated),
  * stdin from /dev/null, stdout on @out, stderr on @err. The child dies
@@ -111,7 +86,7 @@ static pid_t spawn_cli(const char *const args[], int out, int err,
 /* Reap @pid within MDFS_WAIT_MS, else kill it and fail the test. */
 static int reap(pid_t pid, int pidfd, const char *what)
 {
-	bool done = pidfd_wait(pidfd, MDFS_WAIT_MS);
+	bool done = mdfs_pidfd_wait(pidfd, MDFS_WAIT_MS);
 	int st = 0;
 
 	if (!done)
@@ -269,26 +244,6 @@ static const char *const lease_path_keys[] = {
 
 /* -- files ------------------------------------------------------------ */
 
-static void full_file(struct mdfs_fs *fs, const char *rel, size_t len)
-{
-	char *buf = malloc(len);
-
-	cr_assert_not_null(buf);
-	mdfs_fill(buf, len, 3);
-	mdfs_write_file(mdfs_bpath(fs, "%s", rel), buf, len);
-	free(buf);
-}
-
-static void sparse_file(struct mdfs_fs *fs, const char *rel, off_t len)
-{
-	int fd = open(mdfs_bpath(fs, "%s", rel),
-		      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, len), 0);
-	close(fd);
-}
-
 /* -- hold in the background ------------------------------------------- */
 
 struct holder {
@@ -330,7 +285,7 @@ static bool hold_read(struct holder *h, int ms)
 /* Wait (up to MDFS_WAIT_MS) for a line of hold with @what in it. */
 static void hold_expect(struct holder *h, const char *what)
 {
-	long long end = now_ms() + MDFS_WAIT_MS;
+	long long end = mdfs_now_ms() + MDFS_WAIT_MS;
 	char *at;
 
 	for (;;) {
@@ -339,7 +294,7 @@ static void hold_expect(struct holder *h, const char *what)
 			h->seen = (size_t)(strchr(at, '\n') + 1 - h->buf);
 			return;
 		}
-		cr_assert(now_ms() < end && hold_read(h, 50),
+		cr_assert(mdfs_now_ms() < end && hold_read(h, 50),
 			  "hold never printed \"%s\"; it printed:\n%s", what,
 			  h->buf);
 	}
@@ -372,9 +327,9 @@ MDFS_TEST(cli, status_json_matches_files, NULL)
 	size_t len;
 	int fd;
 
-	full_file(fs, "f", 2 * PAGE);
-	sparse_file(fs, "s", 25 * PAGE);
-	full_file(fs, "h", PAGE);
+	lease_file(fs, "f", 2 * PAGE, 'f');
+	lease_hole_file(fs, "s", 25 * PAGE);
+	lease_file(fs, "h", PAGE, 'f');
 	fd = open(mdfs_mpath(fs, "h"), O_RDWR | O_CLOEXEC);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(mapdirect_lease(fd, 0, SIGUSR2, &id), 0);
@@ -442,7 +397,7 @@ MDFS_TEST(cli, leases_json_while_hold_runs, NULL)
 	char pid[16];
 
 	cr_assert_eq(mkdir(mdfs_bpath(fs, "d"), 0755), 0);
-	full_file(fs, "d/f", 4 * PAGE);
+	lease_file(fs, "d/f", 4 * PAGE, 'f');
 	hold_start(&h, (const char *const[]){ "hold", "--signal", "10",
 					      mdfs_mpath(fs, "d/f"), NULL });
 	hold_expect(&h, " leased id=");
@@ -491,7 +446,7 @@ MDFS_TEST(cli, hold_releases_on_break, "lease_break_time=10")
 	char byte;
 	int fd;
 
-	full_file(fs, "f", 2 * PAGE);
+	lease_file(fs, "f", 2 * PAGE, 'f');
 	hold_start(&h, (const char *const[]){ "hold", mdfs_mpath(fs, "f"),
 					      NULL });
 	hold_expect(&h, " mapped ");
@@ -499,9 +454,9 @@ MDFS_TEST(cli, hold_releases_on_break, "lease_break_time=10")
 	/* a breaker: parked until hold lets go, well before 10 s */
 	fd = open(mdfs_mpath(fs, "f"), O_WRONLY | O_CLOEXEC);
 	cr_assert_geq(fd, 0);
-	t0 = now_ms();
+	t0 = mdfs_now_ms();
 	cr_assert_eq(pwrite(fd, "B", 1, 100), 1, "write: %s", strerror(errno));
-	took = now_ms() - t0;
+	took = mdfs_now_ms() - t0;
 	close(fd);
 	cr_assert_lt(took, 5000, "the write waited %lld ms", took);
 
@@ -521,7 +476,7 @@ MDFS_TEST(cli, hold_ignoring_a_break_is_revoked, "lease_break_time=0.3")
 	struct holder h;
 	int fd;
 
-	full_file(fs, "f", PAGE);
+	lease_file(fs, "f", PAGE, 'f');
 	hold_start(&h, (const char *const[]){ "hold", "--ignore-breaks",
 					      "--signal", "RTMIN+2",
 					      mdfs_mpath(fs, "f"), NULL });
@@ -553,10 +508,10 @@ MDFS_TEST(cli, errors_and_exit_codes, NULL)
 	struct cli_res r;
 	int fd;
 
-	full_file(fs, "f", PAGE);
-	sparse_file(fs, "s", 4 * PAGE);
+	lease_file(fs, "f", PAGE, 'f');
+	lease_hole_file(fs, "s", 4 * PAGE);
 	/* someone else's, for us without CAP_DAC_OVERRIDE */
-	full_file(fs, "secret", PAGE);
+	lease_file(fs, "secret", PAGE, 'f');
 	cr_assert_eq(chown(mdfs_bpath(fs, "secret"), 1000, 1000), 0);
 	cr_assert_eq(chmod(mdfs_bpath(fs, "secret"), 0600), 0);
 	mdfs_write_file(plain, "x", 1);
@@ -673,7 +628,7 @@ MDFS_TEST(cli, json_on_errors, NULL)
 	struct json_object *doc;
 	struct cli_res r;
 
-	full_file(fs, "f", PAGE);
+	lease_file(fs, "f", PAGE, 'f');
 	cr_assert_eq(mkfifo(mdfs_bpath(fs, "p"), 0644), 0);
 	cli_run(fs, &r, "status", "--json", missing);
 	assert_fails(&r, 1, NULL);
@@ -732,8 +687,8 @@ MDFS_TEST(cli, hold_says_why_not, "lease_break_time=20")
 	int fd, obs;
 	pid_t pid;
 
-	full_file(fs, "f", PAGE);
-	full_file(fs, "theirs", PAGE);
+	lease_file(fs, "f", PAGE, 'f');
+	lease_file(fs, "theirs", PAGE, 'f');
 	cr_assert_eq(chown(mdfs_bpath(fs, "theirs"), 1000, 1000), 0);
 	mdfs_write_file(mdfs_bpath(fs, "empty"), "", 0);
 	obs = open(f, O_RDONLY | O_CLOEXEC);

@@ -700,8 +700,7 @@ MDFS_LEASE_TEST(lease_abi, every_refusal_is_counted, "allow_other")
 	cr_assert_eq(lease_stat(fs, "leases_refused"), ++refused,
 		     "not the owner");
 
-	mdfs_write_file(mdfs_bpath(fs, "sparse"), "", 0);
-	cr_assert_eq(truncate(mdfs_bpath(fs, "sparse"), SIZE), 0);
+	lease_hole_file(fs, "sparse", SIZE);
 	{
 		int sfd = open(mdfs_mpath(fs, "sparse"), O_RDONLY | O_CLOEXEC);
 

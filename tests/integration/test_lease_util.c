@@ -422,6 +422,17 @@ void lease_file(struct mdfs_fs *fs, const char *rel, size_t len, int byte)
 	free(buf);
 }
 
+/* A file of @len bytes that is one hole: never eligible (SPEC 4.1) */
+void lease_hole_file(struct mdfs_fs *fs, const char *rel, off_t len)
+{
+	int fd = open(mdfs_bpath(fs, "%s", rel),
+		      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, len), 0);
+	close(fd);
+}
+
 int lease_obs(struct mdfs_fs *fs, const char *rel)
 {
 	const char *p = mdfs_mpath(fs, "%s", rel);

@@ -22,36 +22,6 @@
 
 #define PAGE 4096
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* A fully written (leasable) file @rel of @len bytes, made in BACKING. */
-static void full_file(struct mdfs_fs *fs, const char *rel, size_t len)
-{
-	char *buf = malloc(len);
-
-	cr_assert_not_null(buf);
-	mdfs_fill(buf, len, 7);
-	mdfs_write_file(mdfs_bpath(fs, "%s", rel), buf, len);
-	free(buf);
-}
-
-/* A file with nothing but a hole: never eligible (SPEC 4.1) */
-static void sparse_file(struct mdfs_fs *fs, const char *rel, off_t len)
-{
-	int fd = open(mdfs_bpath(fs, "%s", rel),
-		      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, len), 0);
-	close(fd);
-}
-
 static int open_mnt(struct mdfs_fs *fs, const char *rel, int flags)
 {
 	int fd = open(mdfs_mpath(fs, "%s", rel), flags | O_CLOEXEC);
@@ -75,7 +45,7 @@ MDFS_TEST(lib, lease_getlease_unlease, NULL)
 	uint64_t id = 0, again = 0;
 	int fd, obs;
 
-	full_file(fs, "f", 3 * PAGE);
+	lease_file(fs, "f", 3 * PAGE, 'f');
 	fd = open_mnt(fs, "f", O_RDWR);
 	obs = open_mnt(fs, "f", O_RDONLY);
 
@@ -113,7 +83,7 @@ MDFS_TEST(lib, map_persist_unmap, NULL)
 	char *p, back[16];
 	int fd, obs, bfd;
 
-	full_file(fs, "f", len);
+	lease_file(fs, "f", len, 'f');
 	fd = open_mnt(fs, "f", O_RDWR);
 	obs = open_mnt(fs, "f", O_RDONLY);
 	cr_assert_eq(mapdirect_map_file(fd, 0, PROT_READ | PROT_WRITE, 0, 0,
@@ -162,8 +132,8 @@ MDFS_TEST(lib, map_part_and_refusals, NULL)
 	struct mapdirect_map *m = (struct mapdirect_map *)&m;
 	int fd, ro, obs;
 
-	full_file(fs, "f", 4 * PAGE);
-	sparse_file(fs, "s", 4 * PAGE);
+	lease_file(fs, "f", 4 * PAGE, 'f');
+	lease_hole_file(fs, "s", 4 * PAGE);
 	fd = open_mnt(fs, "f", O_RDWR);
 	ro = open_mnt(fs, "f", O_RDONLY);
 	obs = open_mnt(fs, "f", O_RDONLY);
@@ -208,7 +178,7 @@ MDFS_TEST(lib, map_file_leaves_the_callers_lease, NULL)
 	uint64_t id, id2;
 	int fd, fd2, fresh, obs;
 
-	full_file(fs, "f", 4 * PAGE);
+	lease_file(fs, "f", 4 * PAGE, 'f');
 	fd = open_mnt(fs, "f", O_RDWR);
 	obs = open_mnt(fs, "f", O_RDONLY);
 	cr_assert_eq(mapdirect_lease(fd, 0, 0, &id), 0);
@@ -260,7 +230,7 @@ MDFS_TEST(lib, map_file_checks_before_leasing, NULL)
 	long long granted, unleased;
 	int fd, ro, empty, fifo;
 
-	full_file(fs, "f", 2 * PAGE);
+	lease_file(fs, "f", 2 * PAGE, 'f');
 	mdfs_write_file(mdfs_bpath(fs, "e"), "", 0);
 	cr_assert_eq(mkfifo(mdfs_bpath(fs, "p"), 0644), 0);
 	fd = open_mnt(fs, "f", O_RDWR);
@@ -324,7 +294,7 @@ MDFS_TEST(lib, wait_break_sees_a_write, "lease_break_time=20")
 	int fd, bfd, ret;
 	pid_t pid;
 
-	full_file(fs, "f", 4 * PAGE);
+	lease_file(fs, "f", 4 * PAGE, 'f');
 	mdfs_pathf(w.path, "%s", mdfs_mpath(fs, "f"));
 	/* the break signal is read, not delivered */
 	sigemptyset(&set);
@@ -338,9 +308,9 @@ MDFS_TEST(lib, wait_break_sees_a_write, "lease_break_time=20")
 	bfd = mapdirect_break_fd(m);
 
 	pid = mdfs_fork_as((uid_t)-1, (gid_t)-1, write_one, &w);
-	t0 = now_ms();
+	t0 = mdfs_now_ms();
 	ret = mapdirect_wait_break(bfd, 10000);
-	took = now_ms() - t0;
+	took = mdfs_now_ms() - t0;
 	cr_assert_eq(ret, 1, "mapdirect_wait_break: %d (%s) after %lld ms",
 		     ret, ret < 0 ? strerror(-ret) : "timeout", took);
 	cr_assert_lt(took, 5000, "the break was seen after %lld ms", took);
@@ -371,12 +341,12 @@ MDFS_TEST(lib, wait_break_times_out, NULL)
 	long long t0, took;
 	int fd;
 
-	full_file(fs, "f", PAGE);
+	lease_file(fs, "f", PAGE, 'f');
 	fd = open_mnt(fs, "f", O_RDONLY);
 	cr_assert_eq(mapdirect_map_file(fd, 0, PROT_READ, 0, 0, &m), 0);
-	t0 = now_ms();
+	t0 = mdfs_now_ms();
 	cr_assert_eq(mapdirect_wait_break(mapdirect_break_fd(m), 100), 0);
-	took = now_ms() - t0;
+	took = mdfs_now_ms() - t0;
 	cr_assert_geq(took, 90, "returned after %lld ms of 100", took);
 	cr_assert_eq(mapdirect_wait_break(fd, 0), 0);
 	cr_assert_eq(mapdirect_unmap(m), 0);
@@ -391,7 +361,7 @@ MDFS_TEST(lib, bad_arguments, NULL)
 	struct mapdirect_ctx *ctx;
 	int fd;
 
-	full_file(fs, "f", PAGE);
+	lease_file(fs, "f", PAGE, 'f');
 	fd = open_mnt(fs, "f", O_RDWR);
 
 	cr_assert_eq(mapdirect_lease(-1, 0, 0, NULL), -EBADF);
@@ -469,8 +439,8 @@ MDFS_TEST(lib, status_of_files, NULL)
 	uint64_t id;
 	int fd;
 
-	full_file(fs, "f", 2 * PAGE);
-	sparse_file(fs, "s", 25 * PAGE);
+	lease_file(fs, "f", 2 * PAGE, 'f');
+	lease_hole_file(fs, "s", 25 * PAGE);
 
 	cr_assert_eq(mapdirect_status(mdfs_mpath(fs, "f"), &st), 0);
 	cr_assert_eq(st.state, MAPDIRECT_STATE_NONE);
@@ -515,8 +485,8 @@ MDFS_TEST(lib, lease_listing, NULL)
 	int fd, n;
 
 	cr_assert_eq(mkdir(mdfs_bpath(fs, "d"), 0755), 0);
-	sparse_file(fs, "d/f", 2 * PAGE);
-	full_file(fs, "g", PAGE);
+	lease_hole_file(fs, "d/f", 2 * PAGE);
+	lease_file(fs, "g", PAGE, 'f');
 	own_comm(comm);
 	cr_assert_eq(mapdirect_new(&ctx), 0);
 	cr_assert_eq(mapdirect_ref(ctx), ctx);
