@@ -2,6 +2,7 @@
 /* The inode table over BACKING (the passthrough_hp model). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,29 @@ int mdfs_do_lookup(struct mdfs_inode *parent, const char *name,
 close_fd:
 	close(fd);
 	return err;
+}
+
+bool mdfs_inode_path(struct mdfs_inode *inode, char *out, size_t len)
+{
+	char procfd[MDFS_PROCFD_LEN], abs[PATH_MAX];
+	size_t blen = strlen(mdfs.backing);
+	bool inside;
+	ssize_t n;
+
+	mdfs_procfd(inode->fd, procfd);
+	n = readlink(procfd, abs, sizeof(abs) - 1);
+	if (n < 0) {
+		snprintf(out, len, "?");
+		return false;
+	}
+	abs[n] = '\0';
+	inside = !strncmp(abs, mdfs.backing, blen) && abs[blen] == '/';
+	snprintf(out, len, "%s", inside ? abs + blen + 1 : abs);
+	/* one lease, one line: no newline may come from a name */
+	for (char *c = out; *c; c++)
+		if (*c == '\n' || *c == ' ')
+			*c = '?';
+	return inside;
 }
 
 /* The inode of (dev, ino) with one more reference (mdfs_forget_one drops

@@ -131,24 +131,15 @@ static void queue_signal(const struct md_event *ev)
 static void event_path(const struct md_event *ev, char *buf, size_t len)
 {
 	struct mdfs_inode *inode = mdfs_inode_pin(ev->dev, ev->ino);
-	char proc[32], target[PATH_MAX];
-	size_t blen = strlen(mdfs.backing);
-	ssize_t n = -1;
+	char rel[PATH_MAX];
+	bool found = inode && mdfs_inode_path(inode, rel, sizeof(rel));
 
-	if (inode) {
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", inode->fd);
-		n = readlink(proc, target, sizeof(target) - 1);
+	if (inode)
 		mdfs_forget_one(inode, 1);
-	}
-	if (n > 0) {
-		target[n] = 0;
-		if (!strncmp(target, mdfs.backing, blen) && target[blen] == '/') {
-			snprintf(buf, len, "%s%s", mdfs.mountpoint,
-				 target + blen);
-			return;
-		}
-	}
-	snprintf(buf, len, "inode %llu", (unsigned long long)ev->ino);
+	if (found)
+		snprintf(buf, len, "%s/%s", mdfs.mountpoint, rel);
+	else
+		snprintf(buf, len, "inode %llu", (unsigned long long)ev->ino);
 }
 
 static void run_events(struct md_dispose *d)

@@ -102,6 +102,12 @@ int mdfs_do_lookup(struct mdfs_inode *parent, const char *name,
 		   struct fuse_entry_param *e);
 void mdfs_forget_one(struct mdfs_inode *inode, uint64_t n);
 struct mdfs_inode *mdfs_inode_pin(uint64_t dev, uint64_t ino);
+/*
+ * @inode's path relative to BACKING into @out, from its fd's link, blanks
+ * and newlines as '?'. @return true; false if it is not below BACKING
+ * (then @out is the absolute path, or "?")
+ */
+bool mdfs_inode_path(struct mdfs_inode *inode, char *out, size_t len);
 int mdfs_stat(struct mdfs_inode *inode, struct stat *st);
 void mdfs_inode_table_destroy(void);
 

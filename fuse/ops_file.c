@@ -106,7 +106,6 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 	f->fd = fd;
 	f->flags = fi->flags;
 	f->inode = inode;
-	f->lo.lease = NULL;
 	/* an unmediated writer is known by its process; ask before locking */
 	if (writable && mdfs.passthrough && mdfs.cfg.mediate == MD_MEDIATE_LEASED)
 		tgid = md_proc_tgid(fuse_req_ctx(req)->pid);

@@ -39,30 +39,13 @@ struct listing {
 	bool paths;
 };
 
-/* The path of a leased inode relative to the mount, from its fd's link. */
+/* The path of a leased inode relative to the mount (mdfs_inode_path). */
 static void rel_path(struct md_lfile *lf, char *out, size_t len)
 {
 	struct mdfs_inode *inode = (struct mdfs_inode *)
 		((char *)lf - offsetof(struct mdfs_inode, lf));
-	char procfd[MDFS_PROCFD_LEN], abs[PATH_MAX];
-	size_t blen = strlen(mdfs.backing);
-	ssize_t n;
 
-	mdfs_procfd(inode->fd, procfd);
-	n = readlink(procfd, abs, sizeof(abs) - 1);
-	if (n < 0) {
-		snprintf(out, len, "?");
-		return;
-	}
-	abs[n] = '\0';
-	if (!strncmp(abs, mdfs.backing, blen) && abs[blen] == '/')
-		snprintf(out, len, "%s", abs + blen + 1);
-	else
-		snprintf(out, len, "%s", abs);
-	/* one lease, one line: no newline may come from a name */
-	for (char *c = out; *c; c++)
-		if (*c == '\n' || *c == ' ')
-			*c = '?';
+	mdfs_inode_path(inode, out, len);
 }
 
 static void list_one(void *arg, struct md_lfile *lf,
