@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -222,6 +223,94 @@ static int mounts_under(const char *dir, bool fuse_only, struct under *u)
 }
 
 /* -------------------------------------------------------------------- */
+/* the canary beside BACKING and MOUNTPOINT (issue 11)                   */
+
+/*
+ * Every temp dir holds "canary": a file no test may touch, with a fixed
+ * text and mtime, so that any process (the test's own, the guard) can
+ * tell whether something climbed out of the mount and wrote there.
+ */
+#define CANARY_NAME "canary"
+#define CANARY_TEXT "mapdirectfs test canary: nothing may change this file\n"
+#define CANARY_MTIME 1000000000
+
+static void canary_plant(const char *tmp)
+{
+	struct timespec ts[2] = { { CANARY_MTIME, 0 }, { CANARY_MTIME, 0 } };
+	char path[PATH_MAX];
+	int fd;
+
+	mdfs_pathf(path, "%s/" CANARY_NAME, tmp);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0444);
+	cr_assert_geq(fd, 0, "plant %s: %s", path, strerror(errno));
+	cr_assert_eq(write(fd, CANARY_TEXT, strlen(CANARY_TEXT)),
+		     (ssize_t)strlen(CANARY_TEXT), "write %s: %s", path,
+		     strerror(errno));
+	cr_assert_eq(futimens(fd, ts), 0, "futimens %s: %s", path,
+		     strerror(errno));
+	close(fd);
+}
+
+/* NULL while the canary of @tmp is as planted, else what changed */
+static const char *canary_changed(const char *tmp, char *buf, size_t len)
+{
+	char path[PATH_MAX], text[sizeof(CANARY_TEXT) + 1];
+	struct stat st;
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" CANARY_NAME, tmp);
+	if (lstat(path, &st)) {
+		snprintf(buf, len, "%s: %s", path, strerror(errno));
+		return buf;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_mtim.tv_sec != CANARY_MTIME ||
+	    st.st_size != (off_t)strlen(CANARY_TEXT)) {
+		snprintf(buf, len, "%s: mode %o, %lld bytes, mtime %lld", path,
+			 st.st_mode, (long long)st.st_size,
+			 (long long)st.st_mtim.tv_sec);
+		return buf;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		n = pread(fd, text, sizeof(text), 0);
+		close(fd);
+	}
+	if (n != (ssize_t)strlen(CANARY_TEXT) || memcmp(text, CANARY_TEXT, n)) {
+		snprintf(buf, len, "%s: its text changed", path);
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * At teardown, where no assert can fail the test any more (a .fini, the
+ * guard): tell stderr and $MDFS_WORLD_LOG, which scripts/run-tests.sh
+ * reads after the run and fails on.
+ */
+static void canary_report(const char *tmp)
+{
+	const char *log = getenv("MDFS_WORLD_LOG");
+	const struct criterion_test *t = criterion_current_test;
+	char why[PATH_MAX + 128];
+	int fd;
+
+	if (!canary_changed(tmp, why, sizeof(why)))
+		return;
+	fprintf(stderr, "mdfs harness: %s::%s changed the world outside its "
+		"mount: %s\n", t ? t->category : "?", t ? t->name : "?", why);
+	if (!log)
+		return;
+	fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	dprintf(fd, "%s::%s: %s\n", t ? t->category : "?", t ? t->name : "?",
+		why);
+	close(fd);
+}
+
+/* -------------------------------------------------------------------- */
 /* teardown, shared by .fini and the guard                               */
 
 static int rm_entry(const char *path, const struct stat *st, int flag,
@@ -261,6 +350,7 @@ static void teardown(const char *tmp, const int *pidfds, int n)
 	for (i = 0; i < n; i++)
 		pidfd_terminate(pidfds[i]);
 	detach_all_under(tmp);
+	canary_report(tmp);
 	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
@@ -527,7 +617,13 @@ static void children_end(bool reap)
 	}
 }
 
-pid_t mdfs_fork_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
+/*
+ * Fork a child that runs @fn(@arg) as @uid/@gid (-1: ours); with @root,
+ * chroot()ed there first with no fd of ours left, so that nothing it
+ * resolves leaves @root (issue 11).
+ */
+static pid_t fork_child(const char *root, uid_t uid, gid_t gid,
+			int (*fn)(void *), void *arg)
 {
 	pid_t pid;
 
@@ -536,6 +632,12 @@ pid_t mdfs_fork_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
 	cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (root) {
+			/* an fd of a dir outside would be a way out */
+			close_range(3, ~0U, 0);
+			if (chroot(root) || chdir("/"))
+				_exit(MDFS_CHILD_SETUP_FAILED);
+		}
 		if (uid != (uid_t)-1) {
 			if (setgroups(0, NULL) || setgid(gid) || setuid(uid))
 				_exit(MDFS_CHILD_SETUP_FAILED);
@@ -548,12 +650,29 @@ pid_t mdfs_fork_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
 	return pid;
 }
 
+pid_t mdfs_fork_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
+{
+	return fork_child(NULL, uid, gid, fn, arg);
+}
+
+pid_t mdfs_fork_jailed(struct mdfs_fs *fs, uid_t uid, gid_t gid,
+		       int (*fn)(void *), void *arg)
+{
+	cr_assert(mdfs_is_mounted(fs->mnt), "no mount to jail a child in");
+	return fork_child(fs->mnt, uid, gid, fn, arg);
+}
+
 int mdfs_wait_child(pid_t pid)
+{
+	return mdfs_wait_child_ms(pid, MDFS_WAIT_MS);
+}
+
+int mdfs_wait_child_ms(pid_t pid, int ms)
 {
 	int pidfd = pidfd_open(pid), st;
 
 	cr_assert_geq(pidfd, 0, "pidfd_open: %s", strerror(errno));
-	st = reap_bounded(pid, pidfd, MDFS_WAIT_MS);
+	st = reap_bounded(pid, pidfd, ms);
 	close(pidfd);
 	child_del(pid);
 	if (st == -1 || !WIFEXITED(st))
@@ -886,6 +1005,7 @@ void mdfs_setup(struct mdfs_fs *fs)
 			   strerror(errno));
 	guard_start(fs);
 	make_dir(fs->tmp);
+	canary_plant(fs->tmp);
 	mdfs_pathf(fs->backing, "%s/backing", fs->tmp);
 	mdfs_pathf(fs->mnt, "%s/mnt", fs->tmp);
 	mdfs_pathf(fs->log, "%s/daemon.log", fs->tmp);
@@ -1123,6 +1243,26 @@ void mdfs_fixture_run_mode(const char *transport, const char *mediate,
 		break;
 	}
 	body(fs);
+	mdfs_assert_world_intact(fs);
+}
+
+void mdfs_assert_world_intact(struct mdfs_fs *fs)
+{
+	char why[PATH_MAX + 128];
+
+	cr_assert_null(canary_changed(fs->tmp, why, sizeof(why)),
+		       "something outside the mount was changed: %s", why);
+}
+
+int mdfs_openat_beneath(int rootfd, const char *rel, int flags, mode_t mode)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(unsigned int)flags,
+		.mode = flags & (O_CREAT | O_TMPFILE) ? mode : 0,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+
+	return (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
 }
 
 void mdfs_run_daemon(struct mdfs_fs *fs, const char *const args[],

@@ -3,8 +3,8 @@
  * harness.h - fixtures for the mapdirectfs integration tests
  *
  * Every test gets its own temp dir /tmp/mdfs-test.XXXXXX holding backing/,
- * mnt/ and the daemon's log, and a mapdirectfs daemon serving backing/ on
- * mnt/. Teardown (the Criterion .fini) unmounts, reaps the daemon and
+ * mnt/, the daemon's log and a canary file no test may touch, and a
+ * mapdirectfs daemon serving backing/ on mnt/. Teardown (the Criterion .fini) unmounts, reaps the daemon and
  * removes the temp dir; a guard process does the same if the test process
  * dies without running .fini (crash, Criterion timeout, SIGKILL), so no
  * mount, daemon, loop device or temp dir outlives a test.
@@ -206,6 +206,34 @@ int mdfs_run_child(int (*fn)(void *), void *arg);
 /* mdfs_run_as() in two halves, to run several children at once */
 pid_t mdfs_fork_as(uid_t uid, gid_t gid, int (*fn)(void *), void *arg);
 int mdfs_wait_child(pid_t pid);
+/* ... waiting up to @ms instead of MDFS_WAIT_MS */
+int mdfs_wait_child_ms(pid_t pid, int ms);
+
+/*
+ * Hostile paths (issue 11). The test process's own kernel follows every
+ * symlink it meets in a path, exactly as for any filesystem: a link made
+ * in the mount that points outside it (an absolute target, "../..") leads
+ * an open, write, rename or unlink of the test itself out of its temp
+ * dir, to the machine's /etc/passwd once. Code that goes through names a
+ * test made into symlinks therefore either
+ * - runs jailed: mdfs_fork_jailed() forks a child chroot()ed into fs->mnt
+ *   (before it drops to @uid/@gid, -1: ours) with no fd of ours, so that
+ *   every path it resolves, through any link or "..", stays beneath the
+ *   mount while it still probes the daemon with them; reap it with
+ *   mdfs_wait_child*(); or
+ * - opens with mdfs_openat_beneath(): openat2() of @rel resolved as if
+ *   @rootfd were "/" (RESOLVE_IN_ROOT), magic links refused; -1 and errno.
+ */
+pid_t mdfs_fork_jailed(struct mdfs_fs *fs, uid_t uid, gid_t gid,
+		       int (*fn)(void *), void *arg);
+int mdfs_openat_beneath(int rootfd, const char *rel, int flags, mode_t mode);
+/*
+ * Fail the test if the canary that mdfs_setup() plants in fs->tmp, beside
+ * BACKING and MOUNTPOINT, was changed. The fixture checks it after every
+ * body, and teardown reports to $MDFS_WORLD_LOG (scripts/run-tests.sh)
+ * what a crashed test left changed.
+ */
+void mdfs_assert_world_intact(struct mdfs_fs *fs);
 
 /*
  * Agents: long-lived children that run functions of this test on request,
