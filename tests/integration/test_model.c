@@ -3,7 +3,10 @@
  * Model-based test (SPEC 3): a seeded sequence of operations — write,
  * pwrite at random offsets, truncate, fallocate, mmap stores and loads,
  * rename, link, unlink — run through the mount and checked after every
- * step against an in-memory model and against the backing files.
+ * step against an in-memory model and against the backing files. Every
+ * name is resolved beneath the mount's (or BACKING's) root with openat2()
+ * or an *at() call on it: whatever the daemon answers, the test itself
+ * never leaves its temp dir (issue 11).
  *
  * A failure names its seed and step; replay it with
  *   MDFS_MODEL_SEED=<seed> build/tests/mdfs-tests --filter model_devfuse/random_ops_match_model_and_backing
@@ -42,6 +45,9 @@ struct model {
 	int step;
 	const char *op;
 	struct mdfs_fs *fs;
+	/* O_PATH fds of the mount's root and BACKING: every name is
+	 * resolved beneath one of them (issue 11) */
+	int root, broot;
 };
 
 static uint32_t rnd(struct model *m)
@@ -62,9 +68,19 @@ static uint32_t below(struct model *m, uint32_t n)
 	cr_assert(cond, "seed %llu step %d (%s): " fmt, (m)->seed, (m)->step, \
 		  (m)->op, ##__VA_ARGS__)
 
-static const char *mpath(struct model *m, int n)
+static const char *name(int n)
 {
-	return mdfs_mpath(m->fs, "n%d", n);
+	static char buf[NAMES][16];
+
+	snprintf(buf[n], sizeof(buf[n]), "n%d", n);
+	return buf[n];
+}
+
+/* open n@n of the mount (or of BACKING) beneath its root */
+static int open_name(struct model *m, bool backing, int n, int flags)
+{
+	return mdfs_openat_beneath(backing ? m->broot : m->root, name(n),
+				   flags | O_CLOEXEC, 0644);
 }
 
 static int new_inode(struct model *m)
@@ -96,10 +112,11 @@ static void verify(struct model *m)
 	static unsigned char buf[MAX_SIZE + 1];
 
 	for (int n = 0; n < NAMES; n++) {
-		const char *paths[2] = { mpath(m, n), mdfs_bpath(m->fs, "n%d", n) };
+		const char *paths[2] = { mdfs_mpath(m->fs, "n%d", n),
+					 mdfs_bpath(m->fs, "n%d", n) };
 
 		for (int v = 0; v < 2; v++) {
-			int fd = open(paths[v], O_RDONLY | O_CLOEXEC);
+			int fd = open_name(m, v == 1, n, O_RDONLY);
 			struct minode *mi;
 			ssize_t got;
 
@@ -155,7 +172,7 @@ static void mop_write(struct model *m)
 	len = 1 + below(m, (uint32_t)(sizeof(buf) < MAX_SIZE - off ?
 					     sizeof(buf) : MAX_SIZE - off));
 	mdfs_fill(buf, len, rnd(m));
-	fd = open(mpath(m, n), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	fd = open_name(m, false, n, O_WRONLY | O_CREAT);
 	CHECK(m, fd >= 0, "open n%d: %s", n, strerror(errno));
 	mdfs_pwrite_all(fd, buf, len, (off_t)off);
 	close(fd);
@@ -167,15 +184,24 @@ static void mop_write(struct model *m)
 static void mop_truncate(struct model *m)
 {
 	int n = pick_name(m, true);
+	char procfd[64];
 	struct minode *mi;
 	size_t size;
+	int fd, r;
 
 	m->op = "truncate";
 	if (n < 0)
 		return;
 	mi = &m->ino[m->name[n]];
 	size = below(m, MAX_SIZE);
-	CHECK(m, truncate(mpath(m, n), (off_t)size) == 0, "%s", strerror(errno));
+	/* truncate(2) by path (a SETATTR without a file), of the inode
+	 * found beneath the root */
+	fd = open_name(m, false, n, O_PATH);
+	CHECK(m, fd >= 0, "open n%d: %s", n, strerror(errno));
+	snprintf(procfd, sizeof(procfd), "/proc/self/fd/%d", fd);
+	r = truncate(procfd, (off_t)size);
+	close(fd);
+	CHECK(m, r == 0, "%s", strerror(errno));
 	if (size < mi->size)
 		memset(mi->data + size, 0, mi->size - size);
 	mi->size = size;
@@ -197,7 +223,7 @@ static void mop_fallocate(struct model *m)
 	mode = modes[below(m, 3)];
 	off = below(m, MAX_SIZE - 1);
 	len = 1 + below(m, (uint32_t)(MAX_SIZE - off));
-	fd = open(mpath(m, n), O_RDWR | O_CLOEXEC);
+	fd = open_name(m, false, n, O_RDWR);
 	CHECK(m, fd >= 0, "open: %s", strerror(errno));
 	CHECK(m, fallocate(fd, mode, (off_t)off, (off_t)len) == 0,
 	      "fallocate mode %d %zu+%zu: %s", mode, off, len, strerror(errno));
@@ -225,7 +251,7 @@ static void mop_mmap(struct model *m)
 	mi = &m->ino[m->name[n]];
 	if (!mi->size)
 		return;
-	fd = open(mpath(m, n), O_RDWR | O_CLOEXEC);
+	fd = open_name(m, false, n, O_RDWR);
 	CHECK(m, fd >= 0, "open: %s", strerror(errno));
 	p = mmap(NULL, mi->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	CHECK(m, p != MAP_FAILED, "mmap %zu: %s", mi->size, strerror(errno));
@@ -252,7 +278,7 @@ static void mop_rename(struct model *m)
 	m->op = "rename";
 	if (from < 0 || from == to)
 		return;
-	CHECK(m, rename(mpath(m, from), mpath(m, to)) == 0 ||
+	CHECK(m, renameat(m->root, name(from), m->root, name(to)) == 0 ||
 		 (m->name[to] >= 0 && m->name[to] == m->name[from]),
 	      "n%d -> n%d: %s", from, to, strerror(errno));
 	/* renaming a name onto another link of the same inode: no-op */
@@ -271,7 +297,8 @@ static void mop_link(struct model *m)
 	m->op = "link";
 	if (from < 0 || to < 0)
 		return;
-	CHECK(m, link(mpath(m, from), mpath(m, to)) == 0, "n%d -> n%d: %s",
+	CHECK(m, linkat(m->root, name(from), m->root, name(to), 0) == 0,
+	      "n%d -> n%d: %s",
 	      from, to, strerror(errno));
 	m->name[to] = m->name[from];
 	m->ino[m->name[to]].links++;
@@ -284,7 +311,8 @@ static void mop_unlink(struct model *m)
 	m->op = "unlink";
 	if (n < 0)
 		return;
-	CHECK(m, unlink(mpath(m, n)) == 0, "n%d: %s", n, strerror(errno));
+	CHECK(m, unlinkat(m->root, name(n), 0) == 0, "n%d: %s", n,
+	      strerror(errno));
 	drop_link(m, n);
 }
 
@@ -299,6 +327,10 @@ static void run_seed(struct mdfs_fs *fs, unsigned long long seed, int steps)
 
 	cr_assert_not_null(m);
 	m->fs = fs;
+	m->root = open(fs->mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	m->broot = open(fs->backing, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cr_assert(m->root >= 0 && m->broot >= 0, "open roots: %s",
+		  strerror(errno));
 	m->seed = seed;
 	m->rng = seed * 0x9E3779B97F4A7C15ULL + 1;
 	for (int n = 0; n < NAMES; n++)
@@ -314,9 +346,11 @@ static void run_seed(struct mdfs_fs *fs, unsigned long long seed, int steps)
 	/* leave the next seed an empty directory */
 	for (int n = 0; n < NAMES; n++)
 		if (m->name[n] >= 0)
-			unlink(mpath(m, n));
+			unlinkat(m->root, name(n), 0);
 	for (int i = 0; i < INODES; i++)
 		free(m->ino[i].data);
+	close(m->root);
+	close(m->broot);
 	free(m);
 }
 
