@@ -24,5 +24,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 "$repo/$build/tests/mdfs-tests" --jobs 2 "$@"
 rc=$?
+# what a timed-out test left (its guard may still be at it): torn down,
+# and its canary looked at, before the world is
+bash "$repo/scripts/cleanup-test-mounts.sh" "$MDFS_RUN_ID"
 bash "$repo/scripts/world-guard.sh" check "$world" || rc=1
 exit $rc
