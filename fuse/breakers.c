@@ -179,20 +179,59 @@ void mdfs_break(struct mdfs_parked *pk, struct mdfs_inode *inode,
 	mdfs_dispose_run(&d);
 }
 
+/*
+ * Over io_uring: answer EINTR to each parked request whose caller has an
+ * unblocked signal pending. Nothing is read from /proc and nothing is
+ * answered under uring_lock: a reply over io_uring takes libfuse's queue
+ * ring_lock, which a ring thread holds while its handler waits for
+ * uring_lock in uring_link() (the ABBA deadlock of issue 13).
+ */
 void mdfs_uring_interrupts(void)
 {
-	struct mdfs_parked *pk, *next;
+	struct mdfs_parked *pk, *next, *answer = NULL;
+	size_t n = 0, k;
+	pid_t *tid;
+	bool *pending;
+
+	pthread_mutex_lock(&uring_lock);
+	n = __atomic_load_n(&mdfs_uring_parked, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&uring_lock);
+	if (!n)
+		return;
+	/* a thread blocked in a request has one: the tids are distinct */
+	tid = calloc(n, sizeof(*tid));
+	pending = calloc(n, sizeof(*pending));
+	if (!tid || !pending)
+		goto out;
+	pthread_mutex_lock(&uring_lock);
+	for (k = 0, pk = uring_parked; pk && k < n; pk = pk->u_next)
+		tid[k++] = pk->tid;
+	pthread_mutex_unlock(&uring_lock);
+	n = k;
+	for (k = 0; k < n; k++)
+		pending[k] = md_proc_pending(tid[k]) == 1;
 
 	pthread_mutex_lock(&uring_lock);
 	for (pk = uring_parked; pk; pk = next) {
 		next = pk->u_next;
-		if (md_proc_pending(pk->tid) != 1)
+		for (k = 0; k < n && tid[k] != pk->tid; k++)
+			;
+		if (k == n || !pending[k])
 			continue;
+		/* false: on its way to run, whoever runs it answers it */
 		if (!md_parked_cancel(mdfs.eng, &pk->p))
 			continue;
 		uring_unlink(pk);
+		pk->u_next = answer;
+		answer = pk;
+	}
+	pthread_mutex_unlock(&uring_lock);
+	for (pk = answer; pk; pk = next) {
+		next = pk->u_next;
 		fuse_reply_err(pk->req, EINTR);
 		free(pk);
 	}
-	pthread_mutex_unlock(&uring_lock);
+out:
+	free(tid);
+	free(pending);
 }

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Hostile neighbours (issue 13): on an allow_other mount, unprivileged
+ * uids attack each other and root. Each test reproduces one finding
+ * against main 9628630 and checks that it is gone; an innocent user's
+ * unrelated requests are watched by a prober child throughout, which must
+ * keep getting answers (generous bounds: a hang, not a speed, fails).
+ * Over both transports and in both mediate= modes.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ATTACKER 1000
+#define VICTIM 1001
+/* an answer to an innocent request within this, or the mount hangs */
+#define HANG_MS 5000
+#define SIZE (64 << 10)
+
+/* A file of @len bytes of @byte in BACKING, owned by @uid, mode @mode */
+static void user_file(struct mdfs_fs *fs, const char *rel, uid_t uid,
+		      mode_t mode, size_t len, int byte)
+{
+	lease_file(fs, rel, len, byte);
+	cr_assert_eq(chown(mdfs_bpath(fs, "%s", rel), uid, uid), 0);
+	cr_assert_eq(chmod(mdfs_bpath(fs, "%s", rel), mode), 0);
+}
+
+/* ---- the innocent prober ---------------------------------------------- */
+
+/* Shared with the prober child: it stats @path until @stop, counting. */
+struct prober {
+	char path[PATH_MAX];
+	volatile int stop;
+	volatile long long answers;	/* stats answered (any result) */
+	volatile long long last_ms;	/* when the last one was */
+	pid_t pid;
+};
+
+static int prober_main(void *arg)
+{
+	struct prober *pr = arg;
+	struct stat st;
+
+	while (!pr->stop) {
+		stat(pr->path, &st);
+		pr->last_ms = mdfs_now_ms();
+		pr->answers++;
+		usleep(2000);
+	}
+	return 0;
+}
+
+/* Start a root prober of @rel (a file nobody attacks) */
+static struct prober *prober_start(struct mdfs_fs *fs, const char *rel)
+{
+	struct prober *pr = mdfs_shared(sizeof(*pr));
+
+	snprintf(pr->path, sizeof(pr->path), "%s", mdfs_mpath(fs, "%s", rel));
+	pr->last_ms = mdfs_now_ms();
+	pr->pid = mdfs_fork_as(-1, -1, prober_main, pr);
+	return pr;
+}
+
+/* The prober got an answer within the last HANG_MS */
+static void prober_assert_alive(struct prober *pr, const char *when)
+{
+	long long late = mdfs_now_ms() - pr->last_ms;
+
+	cr_assert_lt(late, HANG_MS, "%s: an innocent stat of %s has not "
+		     "returned for %lld ms (%lld answered before): the mount "
+		     "hangs", when, pr->path, late, pr->answers);
+}
+
+static void prober_stop(struct prober *pr)
+{
+	pr->stop = 1;
+	cr_assert_eq(mdfs_wait_child(pr->pid), 0, "the prober did not end");
+}
+
+/* ---- finding 1: signal storm at parked io_uring requests --------------- */
+
+struct storm {
+	char path[PATH_MAX];
+	volatile int stop;
+	volatile long long eintr;	/* interrupted writes, all writers */
+	pid_t writers[4];
+};
+
+static void on_usr1(int sig)
+{
+}
+
+/* A writer of the attacker: writes into the leased file, is interrupted,
+ * writes again, until told to stop */
+static int storm_writer(void *arg)
+{
+	struct storm *s = arg;
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
+	char buf[4096];
+	int fd;
+
+	sigaction(SIGUSR1, &sa, NULL);
+	fd = open(s->path, O_RDWR);
+	if (fd < 0)
+		return 1;
+	memset(buf, 'w', sizeof(buf));
+	while (!s->stop)
+		if (pwrite(fd, buf, sizeof(buf), 0) < 0 && errno == EINTR)
+			__atomic_add_fetch(&s->eintr, 1, __ATOMIC_RELAXED);
+	close(fd);
+	return 0;
+}
+
+/* The fifth process: SIGUSR1 at the writers, as fast as it can */
+static int storm_signaller(void *arg)
+{
+	struct storm *s = arg;
+
+	while (!s->stop)
+		for (int i = 0; i < 4; i++)
+			kill(s->writers[i], SIGUSR1);
+	return 0;
+}
+
+/*
+ * Finding 1: uid 1000 leases its own file with a holder that ignores
+ * breaks, parks four of its own writers on it, and a fifth process
+ * storms them with SIGUSR1. On 9628630 over io_uring every request of
+ * every user hung within seconds (the engine answered EINTR under a lock
+ * a ring thread waited for while holding its queue). Root's stat of
+ * another file must keep being answered, and the writers interrupted.
+ */
+MDFS_LEASE_TEST(multiuser, signal_storm_at_parked_writers_hangs_nobody,
+		"allow_other,lease_break_time=60")
+{
+	struct storm *s = mdfs_shared(sizeof(*s));
+	struct lease_holder h = { .a = mdfs_agent_start(ATTACKER, ATTACKER) };
+	struct prober *pr;
+	pid_t sig;
+	long long end;
+	int obs;
+
+	user_file(fs, "own", ATTACKER, 0644, SIZE, 'o');
+	lease_file(fs, "innocent", SIZE, 'i');
+	lease_hold(fs, &h, "own", 0, 0);
+	obs = lease_obs(fs, "own");
+	pr = prober_start(fs, "innocent");
+	snprintf(s->path, sizeof(s->path), "%s", mdfs_mpath(fs, "own"));
+	for (int i = 0; i < 4; i++)
+		s->writers[i] = mdfs_fork_as(ATTACKER, ATTACKER, storm_writer,
+					     s);
+	assert_lease_becomes(obs, MAPDIRECT_STATE_BREAKING, 1, HANG_MS);
+	sig = mdfs_fork_as(ATTACKER, ATTACKER, storm_signaller, s);
+	for (end = mdfs_now_ms() + 3000; mdfs_now_ms() < end;) {
+		usleep(100 * 1000);
+		prober_assert_alive(pr, "during the storm");
+	}
+	s->stop = 1;
+	cr_assert_eq(mdfs_wait_child(sig), 0);
+	cr_assert_gt(s->eintr, 0, "no write was interrupted: no storm");
+	/* the holder lets go; every writer ends */
+	LOP_OK(h.a, op_unlease(h.fd, 0));
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(mdfs_wait_child(s->writers[i]), 0,
+			     "writer %d did not end", i);
+	prober_assert_alive(pr, "after the storm");
+	prober_stop(pr);
+	close(obs);
+	lease_stop_clean(fs);
+}
