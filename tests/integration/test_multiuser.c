@@ -92,6 +92,7 @@ struct storm {
 	char path[PATH_MAX];
 	volatile int stop;
 	volatile long long eintr;	/* interrupted writes, all writers */
+	volatile int ready;		/* writers with a handler and a file */
 	pid_t writers[4];
 };
 
@@ -109,9 +110,12 @@ static int storm_writer(void *arg)
 	int fd;
 
 	sigaction(SIGUSR1, &sa, NULL);
-	fd = open(s->path, O_RDWR);
+	do
+		fd = open(s->path, O_RDWR);
+	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return 1;
+	__atomic_add_fetch(&s->ready, 1, __ATOMIC_SEQ_CST);
 	memset(buf, 'w', sizeof(buf));
 	while (!s->stop)
 		if (pwrite(fd, buf, sizeof(buf), 0) < 0 && errno == EINTR)
@@ -159,6 +163,11 @@ MDFS_LEASE_TEST(multiuser, signal_storm_at_parked_writers_hangs_nobody,
 		s->writers[i] = mdfs_fork_as(ATTACKER, ATTACKER, storm_writer,
 					     s);
 	assert_lease_becomes(obs, MAPDIRECT_STATE_BREAKING, 1, HANG_MS);
+	for (end = mdfs_now_ms() + HANG_MS; s->ready < 4;) {
+		cr_assert_lt(mdfs_now_ms(), end, "%d of 4 writers ready",
+			     s->ready);
+		usleep(1000);
+	}
 	sig = mdfs_fork_as(ATTACKER, ATTACKER, storm_signaller, s);
 	for (end = mdfs_now_ms() + 3000; mdfs_now_ms() < end;) {
 		usleep(100 * 1000);
