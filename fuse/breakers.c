@@ -55,13 +55,13 @@ static void uring_unlink(struct mdfs_parked *pk)
 
 static void uring_link(struct mdfs_parked *pk)
 {
-	pthread_mutex_lock(&uring_lock);
+	mdfs_lock(&uring_lock, MDFS_LOCK_URING);
 	pk->u_next = uring_parked;
 	if (uring_parked)
 		uring_parked->u_prev = pk;
 	uring_parked = pk;
 	__atomic_add_fetch(&mdfs_uring_parked, 1, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&uring_lock);
+	mdfs_unlock(&uring_lock, MDFS_LOCK_URING);
 	/* the engine thread may sleep long: it polls every 10 ms from now */
 	mdfs_lease_wake();
 }
@@ -75,9 +75,9 @@ void mdfs_parked_run(struct mdfs_parked *pk)
 	ssize_t n = -EIO;
 
 	if (pk->uring) {
-		pthread_mutex_lock(&uring_lock);
+		mdfs_lock(&uring_lock, MDFS_LOCK_URING);
 		uring_unlink(pk);
-		pthread_mutex_unlock(&uring_lock);
+		mdfs_unlock(&uring_lock, MDFS_LOCK_URING);
 	} else {
 		/* waits for an interrupt callback that is running on @pk */
 		fuse_req_interrupt_func(pk->req, NULL, NULL);
@@ -164,9 +164,9 @@ void mdfs_break(struct mdfs_parked *pk, struct mdfs_inode *inode,
 		mdfs_parked_run(pk);
 	} else if (ret < 0) {
 		if (pk->uring) {
-			pthread_mutex_lock(&uring_lock);
+			mdfs_lock(&uring_lock, MDFS_LOCK_URING);
 			uring_unlink(pk);
-			pthread_mutex_unlock(&uring_lock);
+			mdfs_unlock(&uring_lock, MDFS_LOCK_URING);
 		} else {
 			fuse_req_interrupt_func(req, NULL, NULL);
 		}
@@ -193,9 +193,9 @@ void mdfs_uring_interrupts(void)
 	pid_t *tid;
 	bool *pending;
 
-	pthread_mutex_lock(&uring_lock);
+	mdfs_lock(&uring_lock, MDFS_LOCK_URING);
 	n = __atomic_load_n(&mdfs_uring_parked, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&uring_lock);
+	mdfs_unlock(&uring_lock, MDFS_LOCK_URING);
 	if (!n)
 		return;
 	/* a thread blocked in a request has one: the tids are distinct */
@@ -203,15 +203,15 @@ void mdfs_uring_interrupts(void)
 	pending = calloc(n, sizeof(*pending));
 	if (!tid || !pending)
 		goto out;
-	pthread_mutex_lock(&uring_lock);
+	mdfs_lock(&uring_lock, MDFS_LOCK_URING);
 	for (k = 0, pk = uring_parked; pk && k < n; pk = pk->u_next)
 		tid[k++] = pk->tid;
-	pthread_mutex_unlock(&uring_lock);
+	mdfs_unlock(&uring_lock, MDFS_LOCK_URING);
 	n = k;
 	for (k = 0; k < n; k++)
 		pending[k] = md_proc_pending(tid[k]) == 1;
 
-	pthread_mutex_lock(&uring_lock);
+	mdfs_lock(&uring_lock, MDFS_LOCK_URING);
 	for (pk = uring_parked; pk; pk = next) {
 		next = pk->u_next;
 		for (k = 0; k < n && tid[k] != pk->tid; k++)
@@ -225,7 +225,7 @@ void mdfs_uring_interrupts(void)
 		pk->u_next = answer;
 		answer = pk;
 	}
-	pthread_mutex_unlock(&uring_lock);
+	mdfs_unlock(&uring_lock, MDFS_LOCK_URING);
 	for (pk = answer; pk; pk = next) {
 		next = pk->u_next;
 		fuse_reply_err(pk->req, EINTR);

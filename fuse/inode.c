@@ -110,9 +110,9 @@ int mdfs_do_lookup(struct mdfs_inode *parent, const char *name,
 		err = mdfs_stat(inode, &e->attr);
 		if (err)
 			return err;
-		pthread_mutex_lock(&mdfs.table_lock);
+		mdfs_lock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 		inode->nlookup++;
-		pthread_mutex_unlock(&mdfs.table_lock);
+		mdfs_unlock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 		e->ino = FUSE_ROOT_ID;
 		return 0;
 	}
@@ -127,24 +127,24 @@ int mdfs_do_lookup(struct mdfs_inode *parent, const char *name,
 
 	key.dev = e->attr.st_dev;
 	key.ino = e->attr.st_ino;
-	pthread_mutex_lock(&mdfs.table_lock);
+	mdfs_lock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 	HASH_FIND(hh, mdfs.table, &key, sizeof(key), inode);
 	if (inode) {
 		inode->nlookup++;
-		pthread_mutex_unlock(&mdfs.table_lock);
+		mdfs_unlock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 		close(fd);
 		e->ino = mdfs_nodeid(inode);
 		return 0;
 	}
 	fresh = malloc(sizeof(*fresh));
 	if (!fresh) {
-		pthread_mutex_unlock(&mdfs.table_lock);
+		mdfs_unlock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 		err = -ENOMEM;
 		goto close_fd;
 	}
 	inode_init(fresh, fd, &e->attr);
 	HASH_ADD(hh, mdfs.table, dev, sizeof(struct inode_key), fresh);
-	pthread_mutex_unlock(&mdfs.table_lock);
+	mdfs_unlock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 	e->ino = mdfs_nodeid(fresh);
 	return 0;
 
@@ -183,11 +183,11 @@ struct mdfs_inode *mdfs_inode_pin(uint64_t dev, uint64_t ino)
 	struct inode_key key = { .dev = (dev_t)dev, .ino = (ino_t)ino };
 	struct mdfs_inode *inode;
 
-	pthread_mutex_lock(&mdfs.table_lock);
+	mdfs_lock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 	HASH_FIND(hh, mdfs.table, &key, sizeof(key), inode);
 	if (inode)
 		inode->nlookup++;
-	pthread_mutex_unlock(&mdfs.table_lock);
+	mdfs_unlock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 	return inode;
 }
 
@@ -200,7 +200,7 @@ static void inode_free(struct mdfs_inode *inode)
 
 void mdfs_forget_one(struct mdfs_inode *inode, uint64_t n)
 {
-	pthread_mutex_lock(&mdfs.table_lock);
+	mdfs_lock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 	if (n > inode->nlookup) {
 		md_err("forget %llu > lookup count %llu of inode %llu\n",
 		       (unsigned long long)n,
@@ -210,7 +210,7 @@ void mdfs_forget_one(struct mdfs_inode *inode, uint64_t n)
 	}
 	inode->nlookup -= n;
 	if (inode->nlookup) {
-		pthread_mutex_unlock(&mdfs.table_lock);
+		mdfs_unlock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 		return;
 	}
 	/* a lease outlives the kernel's interest (a mapping holds it):
@@ -224,11 +224,11 @@ void mdfs_forget_one(struct mdfs_inode *inode, uint64_t n)
 			inode->orphan_next = mdfs.orphans;
 			mdfs.orphans = inode;
 		}
-		pthread_mutex_unlock(&mdfs.table_lock);
+		mdfs_unlock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 		return;
 	}
 	HASH_DEL(mdfs.table, inode);
-	pthread_mutex_unlock(&mdfs.table_lock);
+	mdfs_unlock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 	inode_free(inode);
 }
 
@@ -241,7 +241,7 @@ void mdfs_orphans_sweep(void)
 {
 	struct mdfs_inode **pp, *inode;
 
-	pthread_mutex_lock(&mdfs.table_lock);
+	mdfs_lock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 	pp = &mdfs.orphans;
 	while ((inode = *pp)) {
 		if (inode->nlookup == 0 &&
@@ -256,7 +256,7 @@ void mdfs_orphans_sweep(void)
 			inode_free(inode);
 		}
 	}
-	pthread_mutex_unlock(&mdfs.table_lock);
+	mdfs_unlock(&mdfs.table_lock, MDFS_LOCK_TABLE);
 }
 
 void mdfs_inode_table_destroy(void)
@@ -281,20 +281,20 @@ static struct mdfs_link handles = { &handles, &handles, NULL };
 
 void mdfs_handle_add(struct mdfs_link *l)
 {
-	pthread_mutex_lock(&handles_lock);
+	mdfs_lock(&handles_lock, MDFS_LOCK_LEAF);
 	l->next = handles.next;
 	l->prev = &handles;
 	handles.next->prev = l;
 	handles.next = l;
-	pthread_mutex_unlock(&handles_lock);
+	mdfs_unlock(&handles_lock, MDFS_LOCK_LEAF);
 }
 
 void mdfs_handle_del(struct mdfs_link *l)
 {
-	pthread_mutex_lock(&handles_lock);
+	mdfs_lock(&handles_lock, MDFS_LOCK_LEAF);
 	l->prev->next = l->next;
 	l->next->prev = l->prev;
-	pthread_mutex_unlock(&handles_lock);
+	mdfs_unlock(&handles_lock, MDFS_LOCK_LEAF);
 }
 
 void mdfs_handles_free(void)

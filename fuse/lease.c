@@ -206,10 +206,10 @@ static bool handoff(struct md_dispose *d)
 	d->n = d->cap = 0;
 	d->oom = false;
 	h->next = NULL;
-	pthread_mutex_lock(&handoff_lock);
+	mdfs_lock(&handoff_lock, MDFS_LOCK_LEAF);
 	*handoff_tail = h;
 	handoff_tail = &h->next;
-	pthread_mutex_unlock(&handoff_lock);
+	mdfs_unlock(&handoff_lock, MDFS_LOCK_LEAF);
 	mdfs_lease_wake();
 	return true;
 }
@@ -218,11 +218,11 @@ static void run_handoffs(void)
 {
 	struct handoff *h, *next;
 
-	pthread_mutex_lock(&handoff_lock);
+	mdfs_lock(&handoff_lock, MDFS_LOCK_LEAF);
 	h = handoff_head;
 	handoff_head = NULL;
 	handoff_tail = &handoff_head;
-	pthread_mutex_unlock(&handoff_lock);
+	mdfs_unlock(&handoff_lock, MDFS_LOCK_LEAF);
 	for (; h; h = next) {
 		next = h->next;
 		run_events(&h->d);
@@ -254,12 +254,12 @@ void mdfs_stop_watch(struct mdfs_file *f)
 {
 	if (!f || !__atomic_load_n(&mdfs.stopping, __ATOMIC_SEQ_CST))
 		return;
-	pthread_mutex_lock(&stop_lock);
+	mdfs_lock(&stop_lock, MDFS_LOCK_LEAF);
 	if (!f->stop_watch) {
 		f->stop_watch = true;
 		stop_files++;
 	}
-	pthread_mutex_unlock(&stop_lock);
+	mdfs_unlock(&stop_lock, MDFS_LOCK_LEAF);
 }
 
 void mdfs_stop_released(struct mdfs_file *f)
@@ -267,11 +267,11 @@ void mdfs_stop_released(struct mdfs_file *f)
 	/* a file in release has no request left to be watched by */
 	if (!__atomic_load_n(&mdfs.stopping, __ATOMIC_SEQ_CST))
 		return;
-	pthread_mutex_lock(&stop_lock);
+	mdfs_lock(&stop_lock, MDFS_LOCK_LEAF);
 	if (f->stop_watch && --stop_files == 0)
 		pthread_cond_broadcast(&stop_cond);
 	f->stop_watch = false;
-	pthread_mutex_unlock(&stop_lock);
+	mdfs_unlock(&stop_lock, MDFS_LOCK_LEAF);
 }
 
 static void stop_grace(void)
@@ -285,14 +285,14 @@ static void stop_grace(void)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&stop_lock);
+	mdfs_lock(&stop_lock, MDFS_LOCK_LEAF);
 	while (stop_files &&
 	       pthread_cond_timedwait(&stop_cond, &stop_lock, &until) == 0)
 		;
 	if (stop_files)
 		md_info("%u file(s) answered at shutdown not closed after "
 			"%d ms: unmounting\n", stop_files, STOP_GRACE_MS);
-	pthread_mutex_unlock(&stop_lock);
+	mdfs_unlock(&stop_lock, MDFS_LOCK_LEAF);
 }
 
 static void stop_everything(void)

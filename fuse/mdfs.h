@@ -15,11 +15,57 @@
 #include "lease.h"
 
 /*
+ * The daemon's locks, in the only order a thread may take them (holding
+ * one, it takes only later ones; locks.c checks it):
+ *   1. mdfs.table_lock     the inode table, lookup counts, orphans
+ *   2. mdfs_inode.lock     an inode's opens, backing id, writers
+ *   3. uring_lock          parked io_uring requests (breakers.c)
+ *   -  the engine lock     every lease and parked operation (core/lease.c,
+ *                          taken only inside md_* calls, which take none
+ *                          of ours: it may be taken holding any of 1-3)
+ *   4. leaf locks          handles_lock, handoff_lock, stop_lock: nothing
+ *                          is taken under them
+ * None is held while a request is answered or a poll notified
+ * (fuse_reply_*, fuse_lowlevel_notify_*): over io_uring an answer takes
+ * libfuse's queue ring_lock, which a ring thread holds while it runs a
+ * handler (issue 13: the ABBA deadlock of uring_lock). The reply
+ * functions are wrapped below to check it.
+ */
+enum mdfs_lock_rank {
+	MDFS_LOCK_TABLE = 1,
+	MDFS_LOCK_INODE,
+	MDFS_LOCK_URING,
+	MDFS_LOCK_LEAF,
+};
+void mdfs_lock(pthread_mutex_t *m, enum mdfs_lock_rank r);
+void mdfs_unlock(pthread_mutex_t *m, enum mdfs_lock_rank r);
+/* abort if the calling thread holds any of the locks above */
+void mdfs_assert_unlocked(const char *what);
+
+#define MDFS_UNLOCKED_(fn) (mdfs_assert_unlocked(#fn), fn)
+#define fuse_reply_attr(...) MDFS_UNLOCKED_(fuse_reply_attr)(__VA_ARGS__)
+#define fuse_reply_buf(...) MDFS_UNLOCKED_(fuse_reply_buf)(__VA_ARGS__)
+#define fuse_reply_create(...) MDFS_UNLOCKED_(fuse_reply_create)(__VA_ARGS__)
+#define fuse_reply_data(...) MDFS_UNLOCKED_(fuse_reply_data)(__VA_ARGS__)
+#define fuse_reply_entry(...) MDFS_UNLOCKED_(fuse_reply_entry)(__VA_ARGS__)
+#define fuse_reply_err(...) MDFS_UNLOCKED_(fuse_reply_err)(__VA_ARGS__)
+#define fuse_reply_ioctl(...) MDFS_UNLOCKED_(fuse_reply_ioctl)(__VA_ARGS__)
+#define fuse_reply_lseek(...) MDFS_UNLOCKED_(fuse_reply_lseek)(__VA_ARGS__)
+#define fuse_reply_none(...) MDFS_UNLOCKED_(fuse_reply_none)(__VA_ARGS__)
+#define fuse_reply_open(...) MDFS_UNLOCKED_(fuse_reply_open)(__VA_ARGS__)
+#define fuse_reply_poll(...) MDFS_UNLOCKED_(fuse_reply_poll)(__VA_ARGS__)
+#define fuse_reply_readlink(...) \
+	MDFS_UNLOCKED_(fuse_reply_readlink)(__VA_ARGS__)
+#define fuse_reply_statfs(...) MDFS_UNLOCKED_(fuse_reply_statfs)(__VA_ARGS__)
+#define fuse_reply_write(...) MDFS_UNLOCKED_(fuse_reply_write)(__VA_ARGS__)
+#define fuse_reply_xattr(...) MDFS_UNLOCKED_(fuse_reply_xattr)(__VA_ARGS__)
+#define fuse_lowlevel_notify_poll(...) \
+	MDFS_UNLOCKED_(fuse_lowlevel_notify_poll)(__VA_ARGS__)
+
+/*
  * One per backing inode the kernel knows of, keyed by (dev, ino); the
  * pointer is the FUSE node id (the root excepted). We hold an
  * O_PATH|O_NOFOLLOW fd and never a path.
- *
- * Lock order: mdfs.table_lock, then mdfs_inode.lock.
  */
 struct mdfs_inode {
 	int fd;			/* O_PATH|O_NOFOLLOW; immutable */

@@ -110,7 +110,7 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 	if (writable && mdfs.passthrough && mdfs.cfg.mediate == MD_MEDIATE_LEASED)
 		tgid = md_proc_tgid(fuse_req_ctx(req)->pid);
 
-	pthread_mutex_lock(&inode->lock);
+	mdfs_lock(&inode->lock, MDFS_LOCK_INODE);
 	f->mediated = must_mediate(inode, fi->flags);
 	if (mdfs.passthrough)
 		err = passthrough_attach(req, inode, fd, fi);
@@ -121,7 +121,7 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 			writers_add(inode, f);
 		}
 	}
-	pthread_mutex_unlock(&inode->lock);
+	mdfs_unlock(&inode->lock, MDFS_LOCK_INODE);
 	if (err) {
 		free(f);
 		return err;
@@ -143,9 +143,9 @@ static void file_put(struct mdfs_file *f)
 
 	/* no longer a writer before its lease's end is looked at */
 	if (!f->mediated && (f->flags & O_ACCMODE) != O_RDONLY) {
-		pthread_mutex_lock(&inode->lock);
+		mdfs_lock(&inode->lock, MDFS_LOCK_INODE);
 		writers_del(inode, f);
-		pthread_mutex_unlock(&inode->lock);
+		mdfs_unlock(&inode->lock, MDFS_LOCK_INODE);
 	}
 	/* the lease may live on in a mapping (SPEC 4.2) */
 	if (f->lo.lease) {
@@ -153,7 +153,7 @@ static void file_put(struct mdfs_file *f)
 		md_lease_file_closed(mdfs.eng, &inode->lf, &f->lo, &d);
 		mdfs_dispose_run(&d);
 	}
-	pthread_mutex_lock(&inode->lock);
+	mdfs_lock(&inode->lock, MDFS_LOCK_INODE);
 	if (--inode->nopen == 0 && inode->backing_id) {
 		/* by the session fd: the request may be answered already */
 		if (ioctl(fuse_session_fd(mdfs.se), FUSE_DEV_IOC_BACKING_CLOSE,
@@ -162,7 +162,7 @@ static void file_put(struct mdfs_file *f)
 			       (unsigned long long)inode->ino);
 		inode->backing_id = 0;
 	}
-	pthread_mutex_unlock(&inode->lock);
+	mdfs_unlock(&inode->lock, MDFS_LOCK_INODE);
 	mdfs_stop_released(f);
 	mdfs_handle_del(&f->link);
 	close(f->fd);

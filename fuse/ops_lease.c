@@ -69,9 +69,9 @@ void mdfs_lease_ended(uint64_t dev, uint64_t ino)
 	inode = mdfs_inode_pin(dev, ino);
 	if (!inode)
 		return;
-	pthread_mutex_lock(&inode->lock);
+	mdfs_lock(&inode->lock, MDFS_LOCK_INODE);
 	writer = mdfs_foreign_writer(inode, 0);
-	pthread_mutex_unlock(&inode->lock);
+	mdfs_unlock(&inode->lock, MDFS_LOCK_INODE);
 	if (writer) {
 		md_dispose_init(&d);
 		/* a breaker that parks nothing and waits for nobody */
@@ -144,12 +144,12 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	md_dispose_init(&d);
 	/* the writers' check and the grant under one lock: an open decides
 	 * mediated or not under it too */
-	pthread_mutex_lock(&f->inode->lock);
+	mdfs_lock(&f->inode->lock, MDFS_LOCK_INODE);
 	writer = mdfs_foreign_writer(f->inode, rq.pid);
 	if (!writer)
 		/* counts its own refusals */
 		ret = md_lease_take(mdfs.eng, &f->inode->lf, &rq, &d, &id);
-	pthread_mutex_unlock(&f->inode->lock);
+	mdfs_unlock(&f->inode->lock, MDFS_LOCK_INODE);
 	mdfs_dispose_run(&d);
 	if (writer) {
 		md_dbg("lease refused to pid %d: open for writing by pid %d\n",

@@ -104,10 +104,10 @@ static int render_eligible(struct mdfs_inode *inode, pid_t reader,
 	if (ret) {
 		pid_t writer;
 
-		pthread_mutex_lock(&inode->lock);
+		mdfs_lock(&inode->lock, MDFS_LOCK_INODE);
 		/* the reader's own writable opens do not stand in its way */
 		writer = mdfs_foreign_writer(inode, reader > 0 ? reader : 0);
-		pthread_mutex_unlock(&inode->lock);
+		mdfs_unlock(&inode->lock, MDFS_LOCK_INODE);
 		if (writer) {
 			snprintf(reason, sizeof(reason),
 				 "open for writing by pid %d", writer);
