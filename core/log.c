@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -40,4 +41,22 @@ void md_log(int priority, const char *fmt, ...)
 	md_log_ctx.fn(priority, fmt, ap);
 	va_end(ap);
 	errno = saved;
+}
+
+bool md_ratelimit(struct md_ratelimit *rl, unsigned int *missed)
+{
+	struct timespec ts;
+	unsigned long long now, last;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (unsigned long long)ts.tv_sec + 1;
+	last = __atomic_load_n(&rl->sec, __ATOMIC_RELAXED);
+	if (last == now ||
+	    !__atomic_compare_exchange_n(&rl->sec, &last, now, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+		__atomic_add_fetch(&rl->missed, 1, __ATOMIC_RELAXED);
+		return false;
+	}
+	*missed = __atomic_exchange_n(&rl->missed, 0, __ATOMIC_RELAXED);
+	return true;
 }

@@ -3,6 +3,7 @@
 #define MD_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <syslog.h>
 
 /* core/ never prints: it hands messages to whoever embeds it (fuse_log). */
@@ -34,6 +35,29 @@ void md_log(int priority, const char *fmt, ...)
 	do {                                                          \
 		if (md_log_ctx.priority >= LOG_DEBUG)                 \
 			md_log(LOG_DEBUG, __VA_ARGS__);               \
+	} while (0)
+
+/*
+ * At most one message a second from a call site, whatever a hostile
+ * caller does to provoke it; the next one says how many were held back.
+ * md_log_limited() takes @fmt without the final newline.
+ */
+struct md_ratelimit {
+	unsigned long long sec;	/* of the last message, +1; 0: none yet */
+	unsigned int missed;
+};
+
+/* md_ratelimit - may @rl's call site log now? *@missed: held back since */
+bool md_ratelimit(struct md_ratelimit *rl, unsigned int *missed);
+
+#define md_log_limited(priority, fmt, ...)                              \
+	do {                                                            \
+		static struct md_ratelimit rl_;                         \
+		unsigned int missed_;                                   \
+		if (md_ratelimit(&rl_, &missed_))                       \
+			md_log(priority, fmt "%s%.0u%s", ##__VA_ARGS__,  \
+			       missed_ ? " (and " : "", missed_,        \
+			       missed_ ? " more like it)\n" : "\n");    \
 	} while (0)
 
 #endif
