@@ -1118,6 +1118,10 @@ void mdfs_start(struct mdfs_fs *fs, const char *const flags[],
 	opt_append(optstr, sizeof(optstr), opts);
 	opt_append(optstr, sizeof(optstr), fs->mediate);
 	snprintf(fs->opts, sizeof(fs->opts), "%s", optstr);
+	while (fs->wrapper && fs->wrapper[n] && n < 8) {
+		argv[n] = fs->wrapper[n];
+		n++;
+	}
 	argv[n++] = mdfs_bin();
 	argv[n++] = "-f";
 	while (flags && *flags && n < 24)
@@ -1129,7 +1133,8 @@ void mdfs_start(struct mdfs_fs *fs, const char *const flags[],
 	argv[n++] = fs->backing;
 	argv[n++] = fs->mnt;
 	argv[n] = NULL;
-	fs->pid = spawn(argv, fs->log, fs->log, false, &fs->pidfd);
+	fs->pid = spawn(argv, fs->log, fs->log, fs->wrapper != NULL,
+			&fs->pidfd);
 	guard_send(fs, GUARD_PIDFD, fs->pidfd);
 	write_pidfile(fs);
 	wait_mounted(fs);
@@ -1170,7 +1175,10 @@ int mdfs_stop(struct mdfs_fs *fs, int sig)
 	int st;
 
 	cr_assert_gt(fs->pid, 0, "no daemon running");
-	if (sig)
+	if (sig && fs->wrapper)
+		cr_assert_eq(kill(mdfs_daemon_pid(fs), sig), 0,
+			     "signal daemon: %s", strerror(errno));
+	else if (sig)
 		cr_assert_eq(pidfd_signal(fs->pidfd, sig), 0,
 			     "signal daemon: %s", strerror(errno));
 	/* on failure, mdfs_umount() kills it */
@@ -1183,6 +1191,25 @@ int mdfs_stop(struct mdfs_fs *fs, int sig)
 	close(fs->pidfd);
 	fs->pidfd = -1;
 	return st;
+}
+
+pid_t mdfs_daemon_pid(const struct mdfs_fs *fs)
+{
+	char path[64];
+	FILE *f;
+	int pid = 0;
+
+	if (!fs->wrapper || fs->pid <= 0)
+		return fs->pid;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", fs->pid,
+		 fs->pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid;
 }
 
 void mdfs_umount(struct mdfs_fs *fs)
@@ -1217,6 +1244,7 @@ void mdfs_umount(struct mdfs_fs *fs)
 	fs->tmp[0] = '\0';
 	fs->opts[0] = '\0';
 	fs->ext4 = false;
+	fs->wrapper = NULL;
 }
 
 void mdfs_fixture_fini(void)

@@ -43,6 +43,10 @@ struct mdfs_fs {
 	const char *mediate;	/* "mediate=all", appended to every start's
 				 * options, or NULL (the default mode) */
 	char opts[2048];	/* -o of the last start, "" before one */
+	/* argv the daemon is started under ("unshare", "--pid", ...,
+	 * NULL), looked up in PATH; NULL: none. fs->pid is then the
+	 * wrapper's: mdfs_daemon_pid() finds the daemon's */
+	const char *const *wrapper;
 	pid_t pid;		/* running daemon, 0 if none */
 	int pidfd;		/* pidfd of the last daemon, -1 if none */
 	bool ext4;		/* backing is a loop-mounted ext4 image */
@@ -161,11 +165,13 @@ void mdfs_start(struct mdfs_fs *fs, const char *const flags[],
 		const char *opts);
 /*
  * Send @sig (0: none, it was sent already) to the daemon and wait for it
- * to exit (fails the test after MDFS_WAIT_MS). Leaves the mount as the
- * daemon left it.
+ * (and its wrapper) to exit (fails the test after MDFS_WAIT_MS). Leaves
+ * the mount as the daemon left it.
  * @return the daemon's wait status
  */
 int mdfs_stop(struct mdfs_fs *fs, int sig);
+/* The daemon itself: fs->pid, or the wrapper's one child (0: none) */
+pid_t mdfs_daemon_pid(const struct mdfs_fs *fs);
 /* The last @len-1 bytes of @path (a daemon's log), for failure messages */
 const char *mdfs_file_tail(const char *path, char *buf, size_t len);
 /*
