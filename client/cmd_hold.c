@@ -185,7 +185,7 @@ static bool busy_error(struct hold *h)
 	struct mapdirect_file_status st;
 	struct mapdirect_lease_entry *l;
 	struct mapdirect_ctx *ctx;
-	const char *writer = "open for writing by pid ";
+	const char *writer = "open for writing by ";
 	size_t wlen = strlen(writer);
 	bool told = false, writing;
 
@@ -241,6 +241,12 @@ static int lease_error(struct hold *h, int err)
 	if (err == -EACCES) {
 		cli_error("%s: only the file's owner or a process with "
 			  "CAP_LEASE may lease it", h->path);
+		return MD_EXIT_ERROR;
+	}
+	if (err == -ESRCH) {
+		cli_error("%s: the daemon cannot see this process: it runs in "
+			  "another pid namespace, and a lease needs a holder "
+			  "the daemon can watch and signal", h->path);
 		return MD_EXIT_ERROR;
 	}
 	if (err == -EINVAL && h->len) {

@@ -14,6 +14,11 @@ static FILE *proc_open(pid_t pid, const char *what)
 {
 	char path[64];
 
+	/* pid 0: a caller outside our pid namespace; /proc/0 is nobody */
+	if (pid <= 0) {
+		errno = ESRCH;
+		return NULL;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
 	return fopen(path, "re");
 }

@@ -219,7 +219,7 @@ static int read_sys_flag(const char *path)
 /* CAP_SYS_ADMIN is what FUSE_DEV_IOC_BACKING_OPEN asks of the daemon. */
 static bool have_cap_sys_admin(void)
 {
-	return md_caps_has(0, CAP_SYS_ADMIN);
+	return md_caps_self(CAP_SYS_ADMIN);
 }
 
 static bool path_within(const char *inner, const char *outer)
@@ -299,7 +299,7 @@ static void raise_fd_limit(void)
 			nr_open = 0;
 		fclose(f);
 	}
-	if (nr_open > rl.rlim_max && md_caps_has(0, CAP_SYS_RESOURCE))
+	if (nr_open > rl.rlim_max && md_caps_self(CAP_SYS_RESOURCE))
 		rl.rlim_max = (rlim_t)nr_open;
 	if (rl.rlim_cur >= rl.rlim_max)
 		return;

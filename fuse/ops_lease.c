@@ -104,6 +104,18 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	uint32_t id;
 	int ret;
 
+	/*
+	 * SPEC 4.1: a caller outside our pid namespace arrives as pid 0. We
+	 * could neither watch its exit nor signal it, nor see its
+	 * capabilities: it cannot hold a lease.
+	 */
+	if (ctx->pid <= 0) {
+		md_log_limited(LOG_WARNING, "lease refused to uid %u: its "
+			       "process is outside the daemon's pid namespace "
+			       "(pid 0)", ctx->uid);
+		ret = -ESRCH;
+		goto refused;
+	}
 	if (fstat(f->fd, &st)) {
 		ret = -errno;
 		goto refused;

@@ -108,9 +108,13 @@ static int render_eligible(struct mdfs_inode *inode, pid_t reader,
 		/* the reader's own writable opens do not stand in its way */
 		writer = mdfs_foreign_writer(inode, reader > 0 ? reader : 0);
 		mdfs_unlock(&inode->lock, MDFS_LOCK_INODE);
-		if (writer) {
+		if (writer > 0) {
 			snprintf(reason, sizeof(reason),
 				 "open for writing by pid %d", writer);
+			ret = 0;
+		} else if (writer) {
+			snprintf(reason, sizeof(reason), "open for writing by "
+				 "a process outside the daemon's pid namespace");
 			ret = 0;
 		}
 	}

@@ -186,3 +186,120 @@ MDFS_LEASE_TEST(multiuser, signal_storm_at_parked_writers_hangs_nobody,
 	close(obs);
 	lease_stop_clean(fs);
 }
+
+/* ---- finding 2: callers the daemon cannot see -------------------------- */
+
+enum suid_op { SU_WRONLY, SU_RDWR, SU_APPEND, SU_PWRITE, SU_FALLOC, SU_COPY,
+	       SU_N };
+
+static const char *const suid_op_name[SU_N] = {
+	"O_WRONLY write", "O_RDWR write", "O_APPEND write", "pwrite",
+	"fallocate", "copy_file_range",
+};
+
+struct suid_case {
+	char path[PATH_MAX], src[PATH_MAX];
+	enum suid_op op;
+	int err;
+};
+
+/* The victim's write to a root-owned 06777 file, one way or another */
+static int victim_writes(void *arg)
+{
+	struct suid_case *c = arg;
+	static const int flags[SU_N] = {
+		O_WRONLY, O_RDWR, O_WRONLY | O_APPEND, O_RDWR, O_RDWR, O_WRONLY,
+	};
+	off_t in = 0, out = 16;
+	int fd = open(c->path, flags[c->op]), src, r = 0;
+
+	if (fd < 0)
+		return c->err = errno, 1;
+	switch (c->op) {
+	case SU_WRONLY:
+	case SU_RDWR:
+	case SU_APPEND:
+		r = write(fd, "w", 1) == 1 ? 0 : -1;
+		break;
+	case SU_PWRITE:
+		r = pwrite(fd, "p", 1, 8) == 1 ? 0 : -1;
+		break;
+	case SU_FALLOC:
+		r = fallocate(fd, 0, 0, 2 * SIZE);
+		break;
+	case SU_COPY:
+		src = open(c->src, O_RDONLY);
+		r = src < 0 ? -1 :
+		    copy_file_range(src, &in, fd, &out, 4, 0) == 4 ? 0 : -1;
+		if (src >= 0)
+			close(src);
+		break;
+	case SU_N:
+		break;
+	}
+	c->err = r ? errno : 0;
+	close(fd);
+	return r ? 2 : 0;
+}
+
+static const char *const in_pidns[] = {
+	"unshare", "--pid", "--fork", "--kill-child", NULL,
+};
+
+/*
+ * Finding 2: the daemon in its own pid namespace (a container): callers
+ * from outside arrive with pid 0. On 9628630 their capabilities were read
+ * from /proc/thread-self, the daemon's own, so a root-owned 06777 file
+ * stayed 06777 after uid 1001 wrote it, every way; and their leases
+ * failed with a bare ESRCH. Now such a caller has no capabilities: each
+ * write clears setuid and setgid in the backing file (SPEC 3), and a
+ * lease is refused with ESRCH and a log line that says why (SPEC 4.1).
+ */
+MDFS_LEASE_TEST_NOMOUNT(multiuser, callers_outside_the_pid_namespace)
+{
+	struct suid_case *c = mdfs_shared(sizeof(*c));
+	struct mdfs_agent *a;
+	char tail[4096];
+	struct stat st;
+	int fd;
+
+	fs->wrapper = in_pidns;
+	user_file(fs, "src", 0, 0644, SIZE, 's');
+	for (int op = 0; op < SU_N; op++) {
+		user_file(fs, suid_op_name[op], 0, 0644, SIZE, 'a');
+		cr_assert_eq(chmod(mdfs_bpath(fs, "%s", suid_op_name[op]),
+				   06777), 0);
+	}
+	user_file(fs, "mine", VICTIM, 0644, SIZE, 'm');
+	mdfs_start(fs, NULL, "allow_other,lease_break_time=2");
+	cr_assert_gt(mdfs_daemon_pid(fs), 0, "no daemon under unshare");
+
+	snprintf(c->src, sizeof(c->src), "%s", mdfs_mpath(fs, "src"));
+	for (int op = 0; op < SU_N; op++) {
+		const char *b = mdfs_bpath(fs, "%s", suid_op_name[op]);
+
+		snprintf(c->path, sizeof(c->path), "%s",
+			 mdfs_mpath(fs, "%s", suid_op_name[op]));
+		c->op = op;
+		cr_assert_eq(mdfs_run_as(VICTIM, VICTIM, victim_writes, c), 0,
+			     "%s by uid %d: %s", suid_op_name[op], VICTIM,
+			     strerror(c->err));
+		st = mdfs_lstat(b);
+		cr_assert_eq(st.st_mode & 06000, 0, "%s by uid %d from outside "
+			     "the daemon's pid namespace: backing mode %o, "
+			     "setuid/setgid kept", suid_op_name[op], VICTIM,
+			     st.st_mode & 07777);
+	}
+
+	/* a lease from outside: refused, and said why */
+	a = mdfs_agent_start(VICTIM, VICTIM);
+	fd = LOP_OK(a, op_open(mdfs_mpath(fs, "mine"), O_RDWR));
+	cr_assert_eq(lop_do(a, op_lease(fd, 0, 0)), -ESRCH,
+		     "a lease from pid 0: expected ESRCH");
+	cr_assert_not_null(strstr(mdfs_file_tail(fs->log, tail, sizeof(tail)),
+				  "outside the daemon's pid namespace"),
+			   "no log line says why; the log ends:\n%s", tail);
+	cr_assert_geq(lease_stat(fs, "leases_refused"), 1);
+	LOP_OK(a, op_close(fd));
+	lease_stop_clean(fs);
+}
