@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "mdfs.h"
@@ -36,9 +37,36 @@ struct mdfs_parked *mdfs_parked_new(fuse_req_t req, enum mdfs_op op,
 	pk->op = op;
 	pk->p.owner = owner;
 	pk->tid = fuse_req_ctx(req)->pid;
+	pk->uid = fuse_req_ctx(req)->uid;
+	pk->qid = fuse_req_is_uring(req) ? mdfs_thread_queue() : -1;
+	pk->size = extra;
 	/* on an io_uring mount interrupts are off for every request */
 	pk->uring = mdfs.io_uring || fuse_req_is_uring(req);
 	return pk;
+}
+
+void mdfs_parked_free(struct mdfs_parked *pk)
+{
+	if (pk->share[MDFS_SHARE_PARKED])
+		mdfs_share_give(pk->uid, pk->share, pk->qid);
+	free(pk);
+}
+
+/*
+ * A place to wait, from the caller's share (share.c): false when its uid,
+ * the daemon or (over io_uring) its CPU's queue has no room for one more.
+ */
+static bool charge(struct mdfs_parked *pk)
+{
+	uint64_t want[MDFS_SHARE_N] = {
+		[MDFS_SHARE_PARKED] = 1,
+		[MDFS_SHARE_BYTES] = pk->size,
+	};
+
+	if (!mdfs_share_take(pk->uid, want, pk->qid))
+		return false;
+	memcpy(pk->share, want, sizeof(want));
+	return true;
 }
 
 static void uring_unlink(struct mdfs_parked *pk)
@@ -124,7 +152,7 @@ void mdfs_parked_run(struct mdfs_parked *pk)
 		mdfs_reply_open(pk->req, (int)n, &pk->fi);
 		break;
 	}
-	free(pk);
+	mdfs_parked_free(pk);
 }
 
 static void interrupted(fuse_req_t req, void *data)
@@ -134,7 +162,7 @@ static void interrupted(fuse_req_t req, void *data)
 	/* false: it is running already and will answer itself */
 	if (md_parked_cancel(mdfs.eng, &pk->p)) {
 		fuse_reply_err(req, EINTR);
-		free(pk);
+		mdfs_parked_free(pk);
 	}
 }
 
@@ -154,6 +182,15 @@ void mdfs_break(struct mdfs_parked *pk, struct mdfs_inode *inode,
 		mdfs_parked_run(pk);
 		return;
 	}
+	/* no place to wait: as if O_NONBLOCK, the break goes on (issue 13) */
+	if (!nonblock && !charge(pk)) {
+		nonblock = true;
+		__atomic_add_fetch(&mdfs.over_share, 1, __ATOMIC_RELAXED);
+		md_log_limited(LOG_WARNING, "uid %u: no room to wait for a "
+			       "lease break (its share, the daemon's or its "
+			       "CPU's io_uring queue is full): EAGAIN",
+			       pk->uid);
+	}
 	if (pk->uring)
 		uring_link(pk);
 	else
@@ -172,7 +209,7 @@ void mdfs_break(struct mdfs_parked *pk, struct mdfs_inode *inode,
 		}
 		/* -EWOULDBLOCK (O_NONBLOCK) or -ETXTBSY (exclusive lease) */
 		fuse_reply_err(req, -ret);
-		free(pk);
+		mdfs_parked_free(pk);
 	}
 	/* ret == 1: parked; an interrupt that came before parking is seen
 	 * by the callback (it runs at once if the request was interrupted) */
@@ -229,7 +266,7 @@ void mdfs_uring_interrupts(void)
 	for (pk = answer; pk; pk = next) {
 		next = pk->u_next;
 		fuse_reply_err(pk->req, EINTR);
-		free(pk);
+		mdfs_parked_free(pk);
 	}
 out:
 	free(tid);

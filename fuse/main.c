@@ -464,6 +464,40 @@ static int add_fsname(struct fuse_args *args)
 	return ret ? -1 : 0;
 }
 
+/*
+ * The io_uring queue depth libfuse will use: -o io_uring_q_depth=N where
+ * given, else ours (MDFS_URING_DEPTH, twice libfuse's 8: half of a queue
+ * may hold parked breakers, share.c, and the rest must do for everything
+ * else). @return 0, or -1 without memory.
+ */
+static int uring_depth(struct fuse_args *args)
+{
+	static const char key[] = "io_uring_q_depth=";
+	char opt[64];
+
+	for (int i = 1; i < args->argc; i++) {
+		const char *a = args->argv[i];
+
+		if (!strcmp(a, "-o") && i + 1 < args->argc)
+			a = args->argv[++i];
+		else if (!strncmp(a, "-o", 2))
+			a += 2;
+		else
+			continue;
+		/* the last one counts, as libfuse takes it */
+		for (const char *p = a; p; p = strchr(p, ','), p = p ? p + 1 : p)
+			if (!strncmp(p, key, sizeof(key) - 1))
+				mdfs.uring_depth =
+					(unsigned int)strtoul(p + sizeof(key) - 1,
+							      NULL, 10);
+	}
+	if (mdfs.uring_depth)
+		return 0;
+	mdfs.uring_depth = MDFS_URING_DEPTH;
+	snprintf(opt, sizeof(opt), "-o%s%d", key, MDFS_URING_DEPTH);
+	return fuse_opt_add_arg(args, opt);
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -524,7 +558,9 @@ int main(int argc, char *argv[])
 	}
 	backing_fd = -1;	/* the root inode owns it now */
 	if (add_fsname(&args) ||
-	    (mdfs.io_uring && fuse_opt_add_arg(&args, "-oio_uring"))) {
+	    (mdfs.io_uring && (fuse_opt_add_arg(&args, "-oio_uring") ||
+			       uring_depth(&args))) ||
+	    mdfs_share_init()) {
 		md_err("out of memory\n");
 		goto free_args;
 	}
@@ -582,6 +618,7 @@ stop_leases:
 	mdfs_lease_stop();
 	report_ready('1');
 free_args:
+	mdfs_share_fini();
 	mdfs_inode_table_destroy();
 	if (backing_fd >= 0)
 		close(backing_fd);

@@ -136,6 +136,8 @@ struct mdfs {
 	uint64_t map_dev;	/* device mappings in the mount show; lazily */
 	/* requests that crossed the daemon (tests check who bypasses it) */
 	uint64_t nread, nwrite;
+	unsigned int uring_depth;	/* entries per io_uring queue */
+	uint64_t over_share;	/* breakers refused a place to wait */
 };
 
 extern struct mdfs mdfs;
@@ -174,6 +176,43 @@ void mdfs_stop_watch(struct mdfs_file *f);
 void mdfs_stop_released(struct mdfs_file *f);
 void mdfs_dispose_run(struct md_dispose *d);
 
+/*
+ * share.c: what waiting requests hold, charged to their caller's uid and
+ * in total (issue 13). Past a share a breaker gets EAGAIN at once (as if
+ * O_NONBLOCK: the break goes on) and an ALLOCATE lease EAGAIN.
+ */
+enum mdfs_share_kind {
+	MDFS_SHARE_PARKED,	/* parked breakers */
+	MDFS_SHARE_BYTES,	/* write payloads they keep */
+	MDFS_SHARE_FILLS,	/* ALLOCATE fills running */
+	MDFS_SHARE_N,
+};
+#define MDFS_PARKED_PER_UID 64
+#define MDFS_PARKED_MAX 1024
+#define MDFS_PARKED_BYTES_PER_UID (64ULL << 20)
+#define MDFS_PARKED_BYTES_MAX (256ULL << 20)
+#define MDFS_FILLS_PER_UID 1
+#define MDFS_FILLS_MAX 4
+/* our io_uring queue depth when -o io_uring_q_depth is not given */
+#define MDFS_URING_DEPTH 16
+int mdfs_share_init(void);
+void mdfs_share_fini(void);
+/*
+ * Charge @want to @uid (root: to the totals only) and, for a parked
+ * request on io_uring queue @qid (-1: none), to that queue: at most half
+ * of its entries may wait, and one uid may take half of those.
+ * @return false, charging nothing, past a share.
+ */
+bool mdfs_share_take(uid_t uid, const uint64_t want[MDFS_SHARE_N], int qid);
+void mdfs_share_give(uid_t uid, const uint64_t held[MDFS_SHARE_N], int qid);
+unsigned int mdfs_queue_parked_max(void);
+/*
+ * The io_uring queue the calling thread serves, or -1 (a /dev/fuse
+ * worker). libfuse 3.18 names each ring thread "fuse-ring-QID" and binds
+ * it to CPU QID; the kernel queues a request where its caller ran.
+ */
+int mdfs_thread_queue(void);
+
 /* breakers.c: block-map-changing operations wait for breaks (SPEC 4.3) */
 enum mdfs_op { OP_WRITE, OP_FALLOCATE, OP_SETATTR, OP_OPEN, OP_COPY };
 
@@ -184,6 +223,9 @@ struct mdfs_parked {
 	enum mdfs_op op;
 	bool uring;		/* interrupts come by polling the caller */
 	pid_t tid;
+	uid_t uid;		/* the caller: its share holds this request */
+	int qid;		/* io_uring queue of the request, or -1 */
+	uint64_t share[MDFS_SHARE_N];	/* what is charged, while parked */
 	struct mdfs_parked *u_prev, *u_next;	/* parked io_uring requests */
 	struct mdfs_file *f;	/* write, fallocate, setattr, copy (out) */
 	struct mdfs_file *f_in;	/* copy (in) */
@@ -201,6 +243,8 @@ struct mdfs_parked *mdfs_parked_new(fuse_req_t req, enum mdfs_op op,
 void mdfs_break(struct mdfs_parked *pk, struct mdfs_inode *inode,
 		bool nonblock);
 void mdfs_parked_run(struct mdfs_parked *pk);
+/* free @pk and give back what its caller's share holds for it */
+void mdfs_parked_free(struct mdfs_parked *pk);
 void mdfs_uring_interrupts(void);
 
 /*

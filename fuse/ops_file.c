@@ -324,12 +324,11 @@ void mdfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	mem.buf[0].mem = pk->data;
 	if (fuse_buf_copy(&mem, in, 0) != (ssize_t)size) {
 		fuse_reply_err(req, EIO);
-		free(pk);
+		mdfs_parked_free(pk);
 		return;
 	}
 	pk->f = f;
 	pk->off = off;
-	pk->size = size;
 	/* fi->flags is the file's f_flags now: fcntl(F_SETFL) counts */
 	mdfs_break(pk, f->inode, fi->flags & O_NONBLOCK);
 }

@@ -140,11 +140,14 @@ static int virtual_value(fuse_req_t req, struct mdfs_inode *inode,
 	} else if (root && !strcmp(what, "stats")) {
 		md_engine_stats(mdfs.eng, &st);
 		md_render_stats(b, &st);
-		md_buf_printf(b, "requests_read=%llu\nrequests_write=%llu\n",
+		md_buf_printf(b, "requests_read=%llu\nrequests_write=%llu\n"
+			      "breakers_over_share=%llu\n",
 			      (unsigned long long)__atomic_load_n(&mdfs.nread,
 							       __ATOMIC_RELAXED),
 			      (unsigned long long)__atomic_load_n(&mdfs.nwrite,
-							       __ATOMIC_RELAXED));
+							       __ATOMIC_RELAXED),
+			      (unsigned long long)__atomic_load_n(
+				      &mdfs.over_share, __ATOMIC_RELAXED));
 	} else if (root && !strcmp(what, "config")) {
 		render_config(b);
 	} else if (root && !strcmp(what, "device")) {

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,9 @@ static int prober_main(void *arg)
 	return 0;
 }
 
+/* The prober, on CPU 0 */
+static int pinned_prober(void *arg);
+
 /* Start a root prober of @rel (a file nobody attacks) */
 static struct prober *prober_start(struct mdfs_fs *fs, const char *rel)
 {
@@ -78,6 +82,14 @@ static void prober_assert_alive(struct prober *pr, const char *when)
 	cr_assert_lt(late, HANG_MS, "%s: an innocent stat of %s has not "
 		     "returned for %lld ms (%lld answered before): the mount "
 		     "hangs", when, pr->path, late, pr->answers);
+}
+
+static void pin_cpu0(void);
+
+static int pinned_prober(void *arg)
+{
+	pin_cpu0();
+	return prober_main(arg);
 }
 
 static void prober_stop(struct prober *pr)
@@ -301,5 +313,231 @@ MDFS_LEASE_TEST_NOMOUNT(multiuser, callers_outside_the_pid_namespace)
 			   "no log line says why; the log ends:\n%s", tail);
 	cr_assert_geq(lease_stat(fs, "leases_refused"), 1);
 	LOP_OK(a, op_close(fd));
+	lease_stop_clean(fs);
+}
+
+/* ---- findings 4 and 5: what parked breakers hold ------------------------ */
+
+#define CROWD 12
+
+/* Writers of one uid, each a process pinned to CPU 0 (io_uring queue 0) */
+#define CROWD_MAX 200
+
+struct crowd {
+	char path[PATH_MAX];
+	size_t len;			/* bytes per pwrite */
+	int n;
+	bool pin;			/* on CPU 0 */
+	volatile int ret[CROWD_MAX];	/* 0: not back yet; bytes or -errno */
+	pid_t pid[CROWD_MAX];
+};
+
+static void pin_cpu0(void)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+}
+
+static void pin_other_cpu(void)
+{
+	cpu_set_t rest;
+
+	sched_getaffinity(0, sizeof(rest), &rest);
+	CPU_CLR(0, &rest);
+	if (CPU_COUNT(&rest))
+		sched_setaffinity(0, sizeof(rest), &rest);
+}
+
+struct crowd_arg {
+	struct crowd *c;
+	int i;
+};
+
+static int crowd_writer(void *arg)
+{
+	struct crowd_arg *a = arg;
+	struct crowd *c = a->c;
+	char *buf = malloc(c->len);
+	ssize_t n;
+	int fd;
+
+	if (c->pin)
+		pin_cpu0();
+	fd = open(c->path, O_RDWR);
+	if (fd < 0 || !buf)
+		return c->ret[a->i] = -errno, 1;
+	memset(buf, 'c', c->len);
+	n = pwrite(fd, buf, c->len, 0);
+	c->ret[a->i] = n < 0 ? -errno : (int)n;
+	close(fd);
+	free(buf);
+	return 0;
+}
+
+static void crowd_start(struct mdfs_fs *fs, struct crowd *c, const char *rel,
+			int n, size_t len, bool pin)
+{
+	static struct crowd_arg args[CROWD_MAX];
+
+	cr_assert_leq(n, CROWD_MAX);
+	snprintf(c->path, sizeof(c->path), "%s", mdfs_mpath(fs, "%s", rel));
+	c->n = n;
+	c->len = len;
+	c->pin = pin;
+	for (int i = 0; i < n; i++) {
+		args[i] = (struct crowd_arg){ c, i };
+		c->pid[i] = mdfs_fork_as(ATTACKER, ATTACKER, crowd_writer,
+					 &args[i]);
+	}
+}
+
+/* writers back already */
+static int crowd_back(const struct crowd *c)
+{
+	int k = 0;
+
+	for (int i = 0; i < c->n; i++)
+		k += c->ret[i] != 0;
+	return k;
+}
+
+/* Wait until every writer is back or parked; @return how many parked */
+static int crowd_settle(struct mdfs_fs *fs, struct crowd *c)
+{
+	long long end = mdfs_now_ms() + HANG_MS;
+	int parked;
+
+	do {
+		parked = (int)lease_stat(fs, "parked_now");
+		if (parked + crowd_back(c) == c->n)
+			return parked;
+		usleep(10 * 1000);
+	} while (mdfs_now_ms() < end);
+	/* one neither back nor parked waits in the kernel for a ring entry
+	 * of its CPU's queue: the queue is full */
+	cr_assert_fail("of %d writers %d came back and %d parked after %d "
+		       "ms: the others wait for room in their CPU's queue",
+		       c->n, crowd_back(c), parked, HANG_MS);
+	return -1;
+}
+
+/*
+ * Finding 4: uid 1000 leases its own file and pins 12 of its writers to
+ * CPU 0. Each parked request kept its io_uring ring entry, and a queue
+ * has 8: on 9628630 root's stat of another file from CPU 0 waited 8.5 s,
+ * until the revocation. Now at most half a queue's entries wait (one uid
+ * half of those): the writers past that get EAGAIN at once, as if
+ * O_NONBLOCK (the break goes on), and root's stat from CPU 0 is answered.
+ * Over /dev/fuse nothing holds a ring: they all park, within the uid's
+ * share, and the stat is answered too.
+ */
+MDFS_LEASE_TEST(multiuser, parked_breakers_leave_their_queue_free,
+		"allow_other,lease_break_time=20")
+{
+	struct crowd *c = mdfs_shared(sizeof(*c));
+	struct lease_holder h = { .a = mdfs_agent_start(ATTACKER, ATTACKER) };
+	struct prober *pr;
+	int parked, again = 0;
+
+	user_file(fs, "own", ATTACKER, 0644, SIZE, 'o');
+	lease_file(fs, "innocent", SIZE, 'i');
+	lease_hold(fs, &h, "own", 0, 0);
+	/* the test's own requests from CPU 1: the prober alone is on 0 */
+	pin_other_cpu();
+	crowd_start(fs, c, "own", CROWD, 4096, true);
+	parked = crowd_settle(fs, c);
+	/* the innocent stat from the same CPU */
+	pr = mdfs_shared(sizeof(*pr));
+	snprintf(pr->path, sizeof(pr->path), "%s",
+		 mdfs_mpath(fs, "innocent"));
+	pr->last_ms = mdfs_now_ms();
+	pr->pid = mdfs_fork_as(-1, -1, pinned_prober, pr);
+	for (int k = 0; k < 10; k++) {
+		usleep(100 * 1000);
+		prober_assert_alive(pr, "with the writers parked");
+	}
+	cr_assert_gt(pr->answers, 0, "no stat from CPU 0 was answered");
+	prober_stop(pr);
+	for (int i = 0; i < c->n; i++) {
+		if (!c->ret[i])
+			continue;
+		cr_assert_eq(c->ret[i], -EAGAIN, "writer %d back with %d, "
+			     "expected EAGAIN (no room to wait)", i, c->ret[i]);
+		again++;
+	}
+	cr_assert_eq(lease_stat(fs, "breakers_over_share"), again);
+	if (strstr(fs->opts, "io_uring=on"))
+		cr_assert_gt(again, 0, "all %d writers parked on CPU 0's "
+			     "queue", parked);
+	/* the break went on; the parked writes run when the holder goes */
+	cr_assert_eq(lease_stat(fs, "breaks_active"), 1);
+	LOP_OK(h.a, op_unlease(h.fd, 0));
+	for (int i = 0; i < c->n; i++)
+		cr_assert_eq(mdfs_wait_child(c->pid[i]), 0);
+	for (int i = 0; i < c->n; i++)
+		parked -= c->ret[i] == 4096;
+	cr_assert_eq(parked, 0, "parked writes that did not complete");
+	lease_stop_clean(fs);
+}
+
+/* VmRSS of the daemon, in KiB */
+static long long daemon_rss_kib(struct mdfs_fs *fs)
+{
+	char path[64], line[256];
+	long long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", mdfs_daemon_pid(fs));
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %lld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+#define PAYLOAD (1 << 20)
+#define PAYLOADS 150
+
+/*
+ * Finding 5: 300 parked 1 MiB writes took the daemon from 13 to 320 MB
+ * of RSS on 9628630, all charged to root's daemon. A uid's parked writes
+ * may keep 64 MiB of payload (and 64 requests; the daemon 256 MiB and
+ * 1024): past that a writer gets EAGAIN at once, and the daemon grows by
+ * no more than the share (and what libfuse's own buffers take).
+ */
+MDFS_LEASE_TEST(multiuser, parked_payloads_are_bounded,
+		"allow_other,lease_break_time=20")
+{
+	struct crowd *c = mdfs_shared(sizeof(*c));
+	struct lease_holder h = { .a = mdfs_agent_start(ATTACKER, ATTACKER) };
+	long long before, grown;
+	int parked, again = 0;
+
+	/* writes inside the file: FUSE runs extending ones one at a time */
+	user_file(fs, "own", ATTACKER, 0666, 2 * PAYLOAD, 'o');
+	lease_hold(fs, &h, "own", 0, 0);
+	before = daemon_rss_kib(fs);
+	crowd_start(fs, c, "own", PAYLOADS, PAYLOAD, false);
+	parked = crowd_settle(fs, c);
+	grown = daemon_rss_kib(fs) - before;
+	for (int i = 0; i < c->n; i++)
+		again += c->ret[i] == -EAGAIN;
+	cr_assert_eq(again + parked, PAYLOADS, "writers back with another "
+		     "answer than EAGAIN");
+	cr_assert_lt(grown, (64 + 32) << 10, "the daemon grew by %lld KiB "
+		     "with %d writes of 1 MiB parked", grown, parked);
+	cr_assert_gt(again, 0, "all %d writes of 1 MiB parked", parked);
+	cr_assert_eq(lease_stat(fs, "breakers_over_share"), again);
+	LOP_OK(h.a, op_unlease(h.fd, 0));
+	for (int i = 0; i < c->n; i++)
+		cr_assert_eq(mdfs_wait_child(c->pid[i]), 0);
+	for (int i = 0; i < c->n; i++)
+		parked -= c->ret[i] == PAYLOAD;
+	cr_assert_eq(parked, 0, "parked writes that did not complete");
 	lease_stop_clean(fs);
 }
