@@ -375,12 +375,18 @@ void mapdirect_unref(struct mapdirect_ctx *ctx);
  * @path: a regular file (its leases), or a directory of a mapdirectfs
  *        mount (every lease of the mount, each with its path)
  *
- * Reads the user.mapdirect.leases xattr of the file or of the mount root,
- * and /proc/self/mountinfo. Does not block beyond those requests.
+ * Reads /proc/self/mountinfo, opens the file or the mount root read-only
+ * and lists its leases with MAPDIRECT_IOC_LEASES, a request to the daemon
+ * per batch, however many there are. In a mount's listing the path and
+ * comm of a lease are only there where the caller could reach the file
+ * (uid 0: always). Where the ioctl cannot be used (the caller may not
+ * open the file or the root, a daemon without it) it reads the
+ * user.mapdirect.leases xattr instead, which holds at most 64 KiB.
  *
  * @return the number of leases, or -ENOTTY (not on a mapdirectfs mount),
  * -EINVAL (NULL argument, or neither a file nor a directory), -ENOENT,
- * -EACCES, -ENOTCONN, -ENOMEM, -EBADMSG (an unparsable line).
+ * -EACCES, -ENOTCONN, -ENOMEM, -EBADMSG (an unparsable answer), -E2BIG
+ * (only the xattr could be read, and the daemon cut it at 64 KiB).
  */
 int mapdirect_leases_load(struct mapdirect_ctx *ctx, const char *path);
 struct mapdirect_lease_entry *
@@ -413,8 +419,16 @@ unsigned int
 mapdirect_lease_get_flags(const struct mapdirect_lease_entry *lease);
 /* the open file that took it is still open (else a mapping keeps it) */
 bool mapdirect_lease_get_fd_open(const struct mapdirect_lease_entry *lease);
-/* path relative to the mount root; NULL when a file's leases were loaded */
+/*
+ * path relative to the mount root; NULL when a file's leases were loaded,
+ * and in a mount's where the caller could not reach the file (then comm
+ * is "?" too; the file is mapdirect_lease_get_dev() and _get_ino())
+ */
 const char *mapdirect_lease_get_path(const struct mapdirect_lease_entry *lease);
+/* st_dev of the file through the mount, as stat(2) and /proc/locks show it */
+dev_t mapdirect_lease_get_dev(const struct mapdirect_lease_entry *lease);
+/* st_ino of the file */
+uint64_t mapdirect_lease_get_ino(const struct mapdirect_lease_entry *lease);
 
 /**
  * mapdirect_mounts_load - snapshot the mapdirectfs mounts
