@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,10 +25,26 @@ static const struct option leases_opts[] = {
 	{ 0 }
 };
 
+/*
+ * @s with control characters as '?': names come as they are from the
+ * ioctl, and a newline in one must not forge a line of the listing (nor
+ * an escape sequence reach the terminal)
+ */
+static const char *printable(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < len; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+									  s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static void print_lease(const struct mapdirect_lease_entry *l)
 {
 	const char *path = mapdirect_lease_get_path(l);
-	char state[32], sig[32], dev[32], inode[64];
+	char state[32], sig[32], dev[32], inode[64], comm[32], name[PATH_MAX];
 
 	if (mapdirect_lease_get_state(l) == MAPDIRECT_STATE_BREAKING)
 		snprintf(state, sizeof(state), "breaking(%" PRIu64 "ms)",
@@ -41,13 +58,15 @@ static void print_lease(const struct mapdirect_lease_entry *l)
 		 mapdirect_lease_get_ino(l));
 	printf("%-6" PRIu64 " %-8d %-16s %-18s %-11s %-18s %-6s %-24s %-20s "
 	       "%s\n", mapdirect_lease_get_id(l),
-	       (int)mapdirect_lease_get_pid(l), mapdirect_lease_get_comm(l),
+	       (int)mapdirect_lease_get_pid(l),
+	       printable(mapdirect_lease_get_comm(l), comm, sizeof(comm)),
 	       state,
 	       cli_signal_name(mapdirect_lease_get_signal(l), sig,
 			       sizeof(sig)),
 	       lease_flags_name(mapdirect_lease_get_flags(l)),
 	       mapdirect_lease_get_fd_open(l) ? "open" : "closed",
-	       mapdirect_lease_get_since(l), inode, path ? path : "-");
+	       mapdirect_lease_get_since(l), inode,
+	       path ? printable(path, name, sizeof(name)) : "-");
 }
 
 int cmd_leases(int argc, char **argv)

@@ -453,6 +453,15 @@ MDFS_TEST(listing, every_directory_on_the_way_counts, "allow_other")
 
 /* -- the CLI ---------------------------------------------------------- */
 
+static int count_lines(const char *text)
+{
+	int n = 0;
+
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
 static const char *cli_bin(void)
 {
 	const char *env = getenv("MAPDIRECT_BIN");
@@ -568,6 +577,35 @@ MDFS_TEST(listing, cli_hides_what_the_reader_may_not_walk, "allow_other")
 	free(text);
 }
 
+MDFS_TEST(listing, cli_prints_a_line_per_lease_whatever_the_name, NULL)
+{
+	static const char evil[] = "d/x\n99 1 forged held";
+	struct json_object *arr;
+	char *text;
+	long long id;
+	int fd;
+
+	cr_assert_eq(mkdir(mdfs_bpath(fs, "d"), 0755), 0);
+	lease_file(fs, evil, PAGE, 'e');
+	fd = open(mdfs_mpath(fs, "%s", evil), O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	id = lop_do(NULL, op_lease(fd, 0, 0));
+	cr_assert_gt(id, 0);
+	/* the ioctl and the library give the name as it is */
+	text = cli_leases(fs, 0, true);
+	arr = json_tokener_parse(text);
+	cr_assert_not_null(arr, "%s", text);
+	cr_assert_str_eq(json_str(json_lease(arr, id), "path"), evil);
+	json_object_put(arr);
+	free(text);
+	/* the text listing keeps one line per lease */
+	text = cli_leases(fs, 0, false);
+	cr_assert(count_lines(text) == 2 && strstr(text, " d/x?99 1 forged"),
+		  "mapdirect leases:\n%s", text);
+	free(text);
+	close(fd);
+}
+
 /* -- long listings (finding 7) ---------------------------------------- */
 
 #define NLONG 30
@@ -609,15 +647,6 @@ static int open_deep(struct mdfs_fs *fs, const char *rel, int flags)
 	}
 	free(copy);
 	return fd;
-}
-
-static int count_lines(const char *text)
-{
-	int n = 0;
-
-	for (; *text; text++)
-		n += *text == '\n';
-	return n;
 }
 
 MDFS_TEST(listing, long_listing_is_read_whole_and_the_xattr_says_cut,
