@@ -163,6 +163,11 @@ fail:
 	return false;
 }
 
+static bool same_file(const struct entry *a, const struct entry *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
 /*
  * Decide for each lease of a mount-wide batch what @req's caller sees:
  * e->path where it leads to the file and the caller may walk it (uid 0:
@@ -180,9 +185,16 @@ static void place_batch(fuse_req_t req, struct batch *b)
 	rlen = fd_path(mdfs.root.fd, root);
 	if (rlen == 1)
 		root[rlen = 0] = '\0';	/* BACKING is "/" */
-	for (size_t i = 0; rlen >= 0 && i < b->n; i++)
-		b->e[i].path = known_path(b->e[i].dev, b->e[i].ino, root,
-					  (size_t)rlen);
+	for (size_t i = 0; rlen >= 0 && i < b->n; i++) {
+		struct entry *e = &b->e[i];
+
+		/* many leases of one file come in a row: one look for all */
+		if (i && same_file(e, e - 1))
+			e->path = e[-1].path ? strdup(e[-1].path) : NULL;
+		else
+			e->path = known_path(e->dev, e->ino, root,
+					     (size_t)rlen);
+	}
 	if (uid != 0) {
 		entered = !mdfs_creds_enter(req);
 		/* an unprivileged daemon walks as itself: only for its uid */
@@ -190,8 +202,10 @@ static void place_batch(fuse_req_t req, struct batch *b)
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct entry *e = &b->e[i];
+		bool same = i && same_file(e, e - 1);
 
-		if (e->path && (!walk || !leads_to(e->path, e->dev, e->ino))) {
+		if (e->path && (!walk || (same ? !e[-1].path :
+					  !leads_to(e->path, e->dev, e->ino)))) {
 			free(e->path);
 			e->path = NULL;
 		}

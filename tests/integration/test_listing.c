@@ -741,19 +741,39 @@ MDFS_TEST(listing, long_listing_is_read_whole_and_the_xattr_says_cut,
 /* a line of a file's own listing is ~104 bytes: 800 pass 64 KiB */
 #define NFILE 800
 
-MDFS_TEST(listing, one_file_with_many_leases, NULL)
+/* in a child: the mount-wide walk as uid 1001, how many records have a path */
+static int paths_seen_as_other(void *arg)
 {
-	const char *path = mdfs_mpath(fs, "f");
+	struct mdfs_fs *fs = arg;
+	struct rec *recs = calloc(NFILE + 1, sizeof(*recs));
+	int fd, n, calls, paths = 0;
+
+	if (!recs || setgroups(0, NULL) || setgid(OTHER) || setuid(OTHER))
+		return MDFS_CHILD_SETUP_FAILED;
+	fd = open(fs->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	n = fd < 0 ? -1 : leases_walk(fd, recs, NFILE + 1, &calls);
+	if (n != NFILE)
+		return 200;
+	for (int i = 0; i < n; i++)
+		paths += (recs[i].r.rec_flags & MAPDIRECT_REC_PATH) != 0;
+	return paths > 100 ? 100 : paths;
+}
+
+MDFS_TEST(listing, one_file_with_many_leases, "allow_other")
+{
+	const char *path = mdfs_mpath(fs, "p/f");
 	struct mapdirect_lease_entry *l;
 	struct mapdirect_ctx *ctx;
 	int *fd = calloc(NFILE, sizeof(*fd)), n, calls;
 	long long *id = calloc(NFILE, sizeof(*id));
 	char *val = calloc(1, 65537), *last;
 	struct rec *recs = calloc(NFILE + 1, sizeof(*recs));
+	int len_calls;
 	ssize_t len;
 
 	cr_assert(fd && id && val && recs);
-	lease_file(fs, "f", PAGE, 'm');
+	owned_dir(fs, "p", 0, 0, 0700);
+	lease_file(fs, "p/f", PAGE, 'm');
 	for (int i = 0; i < NFILE; i++) {
 		fd[i] = open(path, O_RDONLY | O_CLOEXEC);
 		cr_assert_geq(fd[i], 0, "open %d: %s", i, strerror(errno));
@@ -781,6 +801,17 @@ MDFS_TEST(listing, one_file_with_many_leases, NULL)
 		cr_assert_not(recs[i].r.rec_flags & MAPDIRECT_REC_PATH);
 		cr_assert(recs[i].r.rec_flags & MAPDIRECT_REC_COMM);
 	}
+
+	/* the mount's: a path on every one for root, on none for uid 1001 */
+	n = open(fs->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cr_assert_geq(n, 0);
+	calls = leases_walk(n, recs, NFILE + 1, &len_calls);
+	close(n);
+	cr_assert_eq(calls, NFILE, "walk: %d", calls);
+	for (int i = 0; i < NFILE; i++)
+		cr_assert_str_eq(recs[i].path, "p/f");
+	cr_assert_eq(mdfs_run_child(paths_seen_as_other, fs), 0,
+		     "uid 1001 sees paths below a 0700 directory of root's");
 
 	cr_assert_eq(mapdirect_new(&ctx), 0);
 	cr_assert_eq(mapdirect_leases_load(ctx, path), NFILE);
