@@ -525,10 +525,13 @@ static uint32_t alloc_id(struct md_engine *eng)
 		HASH_FIND(hh, eng->by_id, &id, sizeof(id), dup);
 	} while (dup);
 	/* it goes to the tail of by_id: below the tail's id after a wrap */
-	if (eng->by_id &&
-	    ((struct md_lease *)ELMT_FROM_HH(eng->by_id->hh.tbl,
-					     eng->by_id->hh.tbl->tail))->id > id)
-		eng->unordered = true;
+	if (eng->by_id) {
+		struct md_lease *tail = ELMT_FROM_HH(eng->by_id->hh.tbl,
+						     eng->by_id->hh.tbl->tail);
+
+		if (tail->id > id)
+			eng->unordered = true;
+	}
 	return id;
 }
 

@@ -93,9 +93,10 @@ void md_render_lease(struct md_buf *b, const struct md_lease_view *v,
 		      v->flags ? "" : "none");
 	md_buf_printf(b, " fd=%s", v->has_file ? "open" : "closed");
 	if (place) {
-		md_buf_printf(b, " inode=%02x:%02x:%llu",
-			      major((dev_t)place->dev), minor((dev_t)place->dev),
-			      (unsigned long long)place->ino);
+		dev_t dev = (dev_t)place->dev;
+
+		md_buf_printf(b, " inode=%02x:%02x:%llu", major(dev),
+			      minor(dev), (unsigned long long)place->ino);
 	}
 	if (place && place->path) {
 		size_t from;

@@ -31,7 +31,7 @@
 struct entry {
 	struct md_lease_view v;
 	uint64_t dev, ino;	/* backing identity */
-	char *path;		/* malloc()ed, below the mount root; NULL: none */
+	char *path;		/* malloc()ed, below the root; NULL: none */
 };
 
 struct batch {
@@ -204,8 +204,9 @@ static void place_batch(fuse_req_t req, struct batch *b)
 		struct entry *e = &b->e[i];
 		bool same = i && same_file(e, e - 1);
 
-		if (e->path && (!walk || (same ? !e[-1].path :
-					  !leads_to(e->path, e->dev, e->ino)))) {
+		/* the previous one of the same file was decided already */
+		if (e->path && (!walk || (same && !e[-1].path) ||
+				(!same && !leads_to(e->path, e->dev, e->ino)))) {
 			free(e->path);
 			e->path = NULL;
 		}
@@ -235,7 +236,8 @@ int mdfs_list_leases(fuse_req_t req, struct mdfs_inode *inode,
 	if (!mount && inode->type != S_IFREG)
 		return -ENOTTY;
 	if (out->cursor >= INT32_MAX) {
-		out->out_flags = MAPDIRECT_LEASES_END;	/* ids end there */
+		/* no lease id is above it */
+		out->out_flags = MAPDIRECT_LEASES_END;
 		return 0;
 	}
 	b = malloc(sizeof(*b));
@@ -251,8 +253,9 @@ int mdfs_list_leases(fuse_req_t req, struct mdfs_inode *inode,
 		struct mapdirect_lease_rec rec = {
 			.lease_id = e->v.id,
 			.pid = (uint32_t)e->v.pid,
-			.rec_flags = (e->v.comm[0] ? MAPDIRECT_REC_COMM : 0) |
-				     (e->v.has_file ? MAPDIRECT_REC_FD_OPEN : 0),
+			.rec_flags =
+				(e->v.comm[0] ? MAPDIRECT_REC_COMM : 0) |
+				(e->v.has_file ? MAPDIRECT_REC_FD_OPEN : 0),
 			.state = states[e->v.breaking],
 			.signal = (uint32_t)e->v.signo,
 			.lease_flags = e->v.flags,

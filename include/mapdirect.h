@@ -81,11 +81,12 @@ struct mapdirect_lease_info {
 #define MAPDIRECT_LEASES_END	(1u << 0)	/* no lease after these */
 
 /* rec_flags of struct mapdirect_lease_rec */
-#define MAPDIRECT_REC_PATH	(1u << 0)	/* a path follows the record */
-#define MAPDIRECT_REC_COMM	(1u << 1)	/* comm is the holder's */
-#define MAPDIRECT_REC_FD_OPEN	(1u << 2)	/* the open file that took the
-						 * lease is open (else a
-						 * mapping keeps it) */
+/* a path follows the record */
+#define MAPDIRECT_REC_PATH	(1u << 0)
+/* comm is the holder's */
+#define MAPDIRECT_REC_COMM	(1u << 1)
+/* the open file that took the lease is open (else a mapping keeps it) */
+#define MAPDIRECT_REC_FD_OPEN	(1u << 2)
 
 /*
  * One lease in mapdirect_leases.buf. A mount-wide listing gives the path
@@ -97,7 +98,7 @@ struct mapdirect_lease_info {
  */
 struct mapdirect_lease_rec {
 	__u32 rec_len;		/* a multiple of 8, path included */
-	__u32 path_len;		/* bytes of path without its NUL; 0: none */
+	__u32 path_len;		/* bytes of path, NUL not counted */
 	__u64 lease_id;
 	__u32 pid;		/* the holder process */
 	__u32 rec_flags;	/* MAPDIRECT_REC_* */
@@ -106,22 +107,23 @@ struct mapdirect_lease_rec {
 	__u32 lease_flags;	/* MAPDIRECT_LEASE_* it was taken with */
 	__u32 reserved0;	/* 0 */
 	__u64 ms_left;		/* until revocation, while breaking */
-	__u64 since_ms;		/* grant time, ms since the epoch (UTC) */
+	__u64 since_ms;		/* grant time: ms since the epoch */
 	__u64 dev;		/* st_dev of the file through the mount */
 	__u64 ino;		/* st_ino */
-	char comm[16];		/* NUL-terminated; "" without MAPDIRECT_REC_COMM */
+	char comm[16];		/* "" without MAPDIRECT_REC_COMM */
 };
 
 struct mapdirect_leases {
 	__u32 size;		/* in: sizeof(struct mapdirect_leases) */
 	__u32 flags;		/* in: must be 0 */
-	__u64 cursor;		/* in: 0 or the last call's; out: next call's */
+	__u64 cursor;		/* in: 0 or the last answer's; out: last id */
 	__u32 count;		/* out: records in buf */
 	__u32 len;		/* out: bytes of buf they take */
 	__u32 out_flags;	/* out: MAPDIRECT_LEASES_END */
 	__u32 reserved0;	/* must be 0 */
 	__u64 reserved[4];	/* must be 0 */
-	__u8 buf[MAPDIRECT_LEASES_BUF];	/* out: struct mapdirect_lease_rec */
+	/* out: count records, each a struct mapdirect_lease_rec */
+	__u8 buf[MAPDIRECT_LEASES_BUF];
 };
 
 #define MAPDIRECT_IOC_LEASES \

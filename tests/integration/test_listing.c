@@ -689,8 +689,8 @@ MDFS_TEST(listing, long_listing_is_read_whole_and_the_xattr_says_cut,
 	cr_assert(sscanf(last, "truncated: %d more lease", &left) == 1,
 		  "last line of a cut listing: %s", last);
 	cr_assert_eq(count_lines(val) - 1 + left, NLONG,
-		     "%d lines shown and %d left out of %d", count_lines(val) - 1,
-		     left, NLONG);
+		     "%d lines shown and %d left out of %d",
+		     count_lines(val) - 1, left, NLONG);
 	cr_assert_gt(left, 0);
 	free(val);
 
