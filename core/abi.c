@@ -38,6 +38,7 @@ int md_abi_decode(unsigned int cmd, const void *in, size_t len,
 	}
 	if (len != want || !in)
 		return -EINVAL;
+	memset(out, 0, sizeof(*out));
 	memcpy(out, in, len);
 
 	switch (cmd) {
