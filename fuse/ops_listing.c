@@ -117,14 +117,57 @@ static char *known_path(uint64_t dev, uint64_t ino, const char *root,
 	return strdup(abs + rlen + 1);
 }
 
+/* A reader, as this thread's credentials say once switched to it */
+struct who {
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	gid_t groups[64];
+};
+
+static void who_am_i(struct who *w)
+{
+	w->uid = (uid_t)setfsuid((uid_t)-1);
+	w->gid = (gid_t)setfsgid((gid_t)-1);
+	w->ngroups = getgroups(64, w->groups);
+	if (w->ngroups < 0)
+		w->ngroups = 0;	/* more than we look at: none count */
+}
+
+/*
+ * May @w search directory @fd by its mode bits alone? That is the check
+ * the kernel makes through the mount (default_permissions, and POSIX
+ * ACLs not negotiated): an ACL on the backing directory that lets @w in
+ * does not let it in through the mount.
+ */
+static bool may_search(int fd, const struct who *w)
+{
+	struct stat st;
+	mode_t bit = S_IXOTH;
+
+	if (fstat(fd, &st) || !S_ISDIR(st.st_mode))
+		return false;
+	if (st.st_uid == w->uid) {
+		bit = S_IXUSR;
+	} else if (st.st_gid == w->gid) {
+		bit = S_IXGRP;
+	} else {
+		for (int i = 0; i < w->ngroups; i++)
+			if (w->groups[i] == st.st_gid)
+				bit = S_IXGRP;
+	}
+	return st.st_mode & bit;
+}
+
 /*
  * Does @rel lead from the mount root to (@dev, @ino) for this thread's
  * credentials? One openat() per component, never following a symlink, so
  * that the backing checks search permission on each directory on the way
- * exactly as the kernel's walk through the mount does (default_permissions
- * on the same mode bits).
+ * as the reader; and, unless @w is NULL (uid 0), the mode bits as the
+ * kernel's walk through the mount checks them.
  */
-static bool leads_to(const char *rel, uint64_t dev, uint64_t ino)
+static bool leads_to(const char *rel, uint64_t dev, uint64_t ino,
+		     const struct who *w)
 {
 	char name[NAME_MAX + 1];
 	const char *p = rel;
@@ -138,6 +181,8 @@ static bool leads_to(const char *rel, uint64_t dev, uint64_t ino)
 
 		if (len == 0 || len > NAME_MAX ||
 		    (p[0] == '.' && (len == 1 || (len == 2 && p[1] == '.'))))
+			goto fail;
+		if (w && !may_search(dir, w))
 			goto fail;
 		memcpy(name, p, len);
 		name[len] = '\0';
@@ -179,6 +224,7 @@ static void place_batch(fuse_req_t req, struct batch *b)
 {
 	uid_t uid = fuse_req_ctx(req)->uid;
 	bool entered = false, walk = true;
+	struct who who, *w = NULL;
 	char root[PATH_MAX];
 	ssize_t rlen;
 
@@ -197,8 +243,12 @@ static void place_batch(fuse_req_t req, struct batch *b)
 	}
 	if (uid != 0) {
 		entered = !mdfs_creds_enter(req);
+		if (entered) {
+			who_am_i(&who);
+			w = &who;
+		}
 		/* an unprivileged daemon walks as itself: only for its uid */
-		walk = entered && (uid_t)setfsuid((uid_t)-1) == uid;
+		walk = entered && who.uid == uid;
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct entry *e = &b->e[i];
@@ -206,7 +256,8 @@ static void place_batch(fuse_req_t req, struct batch *b)
 
 		/* the previous one of the same file was decided already */
 		if (e->path && (!walk || (same && !e[-1].path) ||
-				(!same && !leads_to(e->path, e->dev, e->ino)))) {
+				(!same &&
+				 !leads_to(e->path, e->dev, e->ino, w)))) {
 			free(e->path);
 			e->path = NULL;
 		}

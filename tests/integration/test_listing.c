@@ -451,6 +451,55 @@ MDFS_TEST(listing, every_directory_on_the_way_counts, "allow_other")
 	assert_line_has(v, h.id, " path=a/locked/g");
 }
 
+/* "u::rwx,u:@uid:--x,g::---,m::--x,o::---" in the kernel's xattr form */
+static void acl_lets_in(const char *dir, uid_t uid)
+{
+	struct {
+		uint32_t version;
+		struct {
+			uint16_t tag, perm;
+			uint32_t id;
+		} e[5];
+	} acl = {
+		.version = 2,
+		.e = {
+			{ 0x01, 7, (uint32_t)-1 },	/* user:: */
+			{ 0x02, 1, uid },		/* user:uid */
+			{ 0x04, 0, (uint32_t)-1 },	/* group:: */
+			{ 0x10, 1, (uint32_t)-1 },	/* mask:: */
+			{ 0x20, 0, (uint32_t)-1 },	/* other:: */
+		},
+	};
+
+	if (setxattr(dir, "system.posix_acl_access", &acl, sizeof(acl), 0))
+		cr_skip_test("no POSIX ACLs on the backing here: %s",
+			     strerror(errno));
+}
+
+static int can_stat(void *arg)
+{
+	struct stat st;
+
+	return stat(arg, &st) ? errno : 0;
+}
+
+MDFS_TEST(listing, a_backing_acl_is_not_a_way_in, "allow_other")
+{
+	struct lease_holder secret = { 0 }, public = { 0 };
+	struct view *v;
+
+	secret_setup(fs, 0700, &secret, &public);
+	/* BACKING lets uid 1001 search the directory, the mount does not:
+	 * it checks mode bits only (default_permissions, no ACLs) */
+	acl_lets_in(mdfs_bpath(fs, SECRET_DIR), OTHER);
+	cr_assert_eq(mdfs_run_as(OTHER, OTHER, can_stat,
+				 (void *)mdfs_mpath(fs, SECRET)), EACCES,
+		     "uid 1001 reaches the file through the mount");
+	v = view_as(fs, OTHER, OTHER, 0);
+	assert_sees(fs, v, secret.id, SECRET, false);
+	assert_never(v, "salary");
+}
+
 /* -- the CLI ---------------------------------------------------------- */
 
 static int count_lines(const char *text)
