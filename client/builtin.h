@@ -68,7 +68,7 @@ int cli_help(const char *usage);
 struct json_object;
 
 /* flags of the *_to_json functions */
-#define MDJ_PATH (1u << 0)	/* lease objects carry their "path" */
+#define MDJ_PATH (1u << 0)	/* lease objects carry "dev", "ino", "path" */
 
 struct json_object *lease_to_json(const struct mapdirect_lease_entry *l,
 				  unsigned int flags);
@@ -86,6 +86,8 @@ bool json_append(struct json_object *arr, struct json_object *val);
 /* Print @obj (pretty) and a newline on stdout, then drop it. @return 0/1 */
 int json_print(struct json_object *obj);
 
+/* "00:2d": major:minor in hex, as /proc/locks writes them */
+const char *dev_name(dev_t dev, char *buf, size_t len);
 /* "none", "allocate", "allocate,exclusive" */
 const char *lease_flags_name(unsigned int flags);
 

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +13,8 @@ const char leases_usage[] =
 	"usage: mapdirect leases [--json] MOUNT\n"
 	"\n"
 	"Every lease of the mapdirectfs mount MOUNT (any directory in it),\n"
-	"or of one file when MOUNT is a regular file.\n"
+	"or of one file when MOUNT is a regular file. A path is shown where\n"
+	"you could reach the file, its inode always.\n"
 	"\n"
 	"  -j, --json   one JSON array, an object per lease\n"
 	"  -h, --help   this text\n";
@@ -23,10 +25,26 @@ static const struct option leases_opts[] = {
 	{ 0 }
 };
 
+/*
+ * @s with control characters as '?': names come as they are from the
+ * ioctl, and a newline in one must not forge a line of the listing (nor
+ * an escape sequence reach the terminal)
+ */
+static const char *printable(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < len; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+									  s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static void print_lease(const struct mapdirect_lease_entry *l)
 {
 	const char *path = mapdirect_lease_get_path(l);
-	char state[32], sig[32];
+	char state[32], sig[32], dev[32], inode[64], comm[32], name[PATH_MAX];
 
 	if (mapdirect_lease_get_state(l) == MAPDIRECT_STATE_BREAKING)
 		snprintf(state, sizeof(state), "breaking(%" PRIu64 "ms)",
@@ -34,14 +52,21 @@ static void print_lease(const struct mapdirect_lease_entry *l)
 	else
 		snprintf(state, sizeof(state), "%s",
 			 mapdirect_state_name(mapdirect_lease_get_state(l)));
-	printf("%-6" PRIu64 " %-8d %-16s %-18s %-11s %-18s %-6s %-24s %s\n",
-	       mapdirect_lease_get_id(l), (int)mapdirect_lease_get_pid(l),
-	       mapdirect_lease_get_comm(l), state,
+	/* as /proc/locks: the file of a path the reader may not see */
+	snprintf(inode, sizeof(inode), "%s:%" PRIu64,
+		 dev_name(mapdirect_lease_get_dev(l), dev, sizeof(dev)),
+		 mapdirect_lease_get_ino(l));
+	printf("%-6" PRIu64 " %-8d %-16s %-18s %-11s %-18s %-6s %-24s %-20s "
+	       "%s\n", mapdirect_lease_get_id(l),
+	       (int)mapdirect_lease_get_pid(l),
+	       printable(mapdirect_lease_get_comm(l), comm, sizeof(comm)),
+	       state,
 	       cli_signal_name(mapdirect_lease_get_signal(l), sig,
 			       sizeof(sig)),
 	       lease_flags_name(mapdirect_lease_get_flags(l)),
 	       mapdirect_lease_get_fd_open(l) ? "open" : "closed",
-	       mapdirect_lease_get_since(l), path ? path : "-");
+	       mapdirect_lease_get_since(l), inode,
+	       path ? printable(path, name, sizeof(name)) : "-");
 }
 
 int cmd_leases(int argc, char **argv)
@@ -81,9 +106,9 @@ int cmd_leases(int argc, char **argv)
 		goto out;
 	}
 	if (!json) {
-		printf("%-6s %-8s %-16s %-18s %-11s %-18s %-6s %-24s %s\n",
-		       "ID", "PID", "COMM", "STATE", "SIGNAL", "FLAGS", "FD",
-		       "SINCE", "PATH");
+		printf("%-6s %-8s %-16s %-18s %-11s %-18s %-6s %-24s %-20s "
+		       "%s\n", "ID", "PID", "COMM", "STATE", "SIGNAL", "FLAGS",
+		       "FD", "SINCE", "INODE", "PATH");
 		mapdirect_lease_foreach(ctx, l)
 			print_lease(l);
 		goto out;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "builtin.h"
 
@@ -86,10 +87,17 @@ static struct json_object *flags_to_json(unsigned int flags)
 	return arr;
 }
 
+const char *dev_name(dev_t dev, char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x:%02x", major(dev), minor(dev));
+	return buf;
+}
+
 struct json_object *lease_to_json(const struct mapdirect_lease_entry *l,
 				  unsigned int flags)
 {
 	struct json_object *o = json_object_new_object();
+	char dev[32];
 
 	if (!o)
 		return NULL;
@@ -104,7 +112,10 @@ struct json_object *lease_to_json(const struct mapdirect_lease_entry *l,
 	    !put(o, "flags", flags_to_json(mapdirect_lease_get_flags(l))) ||
 	    !put_bool(o, "fd_open", mapdirect_lease_get_fd_open(l)) ||
 	    ((flags & MDJ_PATH) &&
-	     !put_str(o, "path", mapdirect_lease_get_path(l)))) {
+	     (!put_str(o, "dev", dev_name(mapdirect_lease_get_dev(l), dev,
+					  sizeof(dev))) ||
+	      !put_u64(o, "ino", mapdirect_lease_get_ino(l)) ||
+	      !put_str(o, "path", mapdirect_lease_get_path(l))))) {
 		json_object_put(o);
 		return NULL;
 	}

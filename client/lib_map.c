@@ -91,21 +91,14 @@ static int check_access(int fd, int prot)
 	return 0;
 }
 
-/* Has user.mapdirect.leases (@list, "id=N pid=..." lines) lease @id? */
-static bool lease_listed(const char *list, uint64_t id)
+/* Was lease @id among the file's leases in @before? */
+static bool lease_listed(struct mapdirect_ctx *before, uint64_t id)
 {
-	const char *l = list;
-	char *end;
+	struct mapdirect_lease_entry *l;
 
-	while (l && *l) {
-		if (!strncmp(l, "id=", 3) &&
-		    strtoull(l + 3, &end, 10) == id && end > l + 3 &&
-		    (*end == ' ' || *end == '\n'))
+	mapdirect_lease_foreach(before, l)
+		if (mapdirect_lease_get_id(l) == id)
 			return true;
-		l = strchr(l, '\n');
-		if (l)
-			l++;
-	}
 	return false;
 }
 
@@ -120,22 +113,25 @@ static int lease_open_file(struct mapdirect_map *m, unsigned int flags,
 			   int signo)
 {
 	struct mapdirect_lease_info info;
-	char *before = NULL;
+	struct mapdirect_ctx *before = NULL;
 	int ret;
 
 	ret = mapdirect_getlease(m->fd, &info);
 	if (ret)
 		return ret;
 	if (info.lease_id) {
-		ret = mdc_xattr(NULL, m->fd, MDC_XATTR("leases"), &before,
-				NULL);
-		if (ret)
+		ret = mapdirect_new(&before);
+		if (!ret)
+			ret = mdc_leases_load_fd(before, m->fd);
+		if (ret < 0) {
+			mapdirect_unref(before);
 			return ret;
+		}
 	}
 	ret = mapdirect_lease(m->fd, flags, signo, &m->lease_id);
 	if (!ret)
 		m->own_lease = !before || !lease_listed(before, m->lease_id);
-	free(before);
+	mapdirect_unref(before);
 	return ret;
 }
 

@@ -95,6 +95,12 @@ struct mapdirect_ctx {
 };
 
 void mdc_leases_free(struct mapdirect_ctx *ctx);
+/*
+ * mdc_leases_load_fd - the lease snapshot of the open file @fd: through
+ * MAPDIRECT_IOC_LEASES (no size limit), else its xattr.
+ * @return the count, or -errno.
+ */
+int mdc_leases_load_fd(struct mapdirect_ctx *ctx, int fd);
 void mdc_mounts_free(struct mapdirect_ctx *ctx);
 void mdc_pmem_free(struct mapdirect_ctx *ctx);
 

@@ -30,6 +30,9 @@ int md_abi_decode(unsigned int cmd, const void *in, size_t len,
 	case MAPDIRECT_IOC_GETLEASE:
 		want = sizeof(out->info);
 		break;
+	case MAPDIRECT_IOC_LEASES:
+		want = sizeof(out->leases);
+		break;
 	default:
 		return -ENOTTY;
 	}
@@ -53,6 +56,17 @@ int md_abi_decode(unsigned int cmd, const void *in, size_t len,
 			      sizeof(out->unlease.reserved)))
 			return -EINVAL;
 		return 0;
+	case MAPDIRECT_IOC_LEASES:
+		/* cursor is any id; count, len, out_flags and buf are out */
+		if (out->leases.size != want || out->leases.flags ||
+		    out->leases.reserved0 ||
+		    !all_zero(out->leases.reserved,
+			      sizeof(out->leases.reserved)))
+			return -EINVAL;
+		out->leases.count = 0;
+		out->leases.len = 0;
+		out->leases.out_flags = 0;
+		return 0;
 	default:
 		if (out->info.size != want || out->info.flags ||
 		    out->info.reserved0 ||
@@ -60,4 +74,28 @@ int md_abi_decode(unsigned int cmd, const void *in, size_t len,
 			return -EINVAL;
 		return 0;
 	}
+}
+
+int md_abi_put_lease(struct mapdirect_leases *out,
+		     struct mapdirect_lease_rec *rec, const char *path)
+{
+	size_t plen = path ? strlen(path) : 0;
+	/* the NUL, then up to the next 8-byte boundary */
+	size_t len = (sizeof(*rec) + (path ? plen + 1 : 0) + 7) & ~(size_t)7;
+
+	if (len > sizeof(out->buf) - out->len)
+		return -ENOSPC;
+	rec->rec_len = (__u32)len;
+	rec->path_len = (__u32)plen;
+	if (path)
+		rec->rec_flags |= MAPDIRECT_REC_PATH;
+	else
+		rec->rec_flags &= ~MAPDIRECT_REC_PATH;
+	memset(out->buf + out->len, 0, len);
+	memcpy(out->buf + out->len, rec, sizeof(*rec));
+	if (path)
+		memcpy(out->buf + out->len + sizeof(*rec), path, plen);
+	out->len += (__u32)len;
+	out->count++;
+	return 0;
 }

@@ -28,9 +28,22 @@ union md_abi_arg {
 	struct mapdirect_lease lease;
 	struct mapdirect_unlease unlease;
 	struct mapdirect_lease_info info;
+	struct mapdirect_leases leases;
 };
 
 int md_abi_decode(unsigned int cmd, const void *in, size_t len,
 		  union md_abi_arg *out);
+
+/**
+ * md_abi_put_lease - append a record to a MAPDIRECT_IOC_LEASES answer
+ * @out: the answer; count and len grow
+ * @rec: the record; rec_len and path_len are set here
+ * @path: NULL, or the path (MAPDIRECT_REC_PATH is set here then)
+ *
+ * @return 0, or -ENOSPC when the record does not fit in what is left of
+ * @out->buf (nothing is written then).
+ */
+int md_abi_put_lease(struct mapdirect_leases *out,
+		     struct mapdirect_lease_rec *rec, const char *path);
 
 #endif

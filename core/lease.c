@@ -53,6 +53,10 @@ struct md_engine {
 	uint32_t break_ms;
 	enum md_revoke revoke;
 	uint32_t next_id;
+	/* by_id's insertion order (a lease is added to the tail, and to
+	 * the head of its file's list) is no longer id order: ids wrapped
+	 * while older leases live (md_lease_list_from) */
+	bool unordered;
 	uint64_t armed;		/* deadline last given to ops->arm, 0: none */
 	struct md_lease *by_id;
 	struct md_holder *holders;
@@ -520,6 +524,14 @@ static uint32_t alloc_id(struct md_engine *eng)
 			eng->next_id = 1;
 		HASH_FIND(hh, eng->by_id, &id, sizeof(id), dup);
 	} while (dup);
+	/* it goes to the tail of by_id: below the tail's id after a wrap */
+	if (eng->by_id) {
+		struct md_lease *tail = ELMT_FROM_HH(eng->by_id->hh.tbl,
+						     eng->by_id->hh.tbl->tail);
+
+		if (tail->id > id)
+			eng->unordered = true;
+	}
 	return id;
 }
 
@@ -786,6 +798,98 @@ size_t md_lease_list(struct md_engine *eng, struct md_lfile *lf,
 	}
 	pthread_mutex_unlock(&eng->lock);
 	return n;
+}
+
+/*
+ * Keep @pick (n of at most @max) sorted by id, holding the lowest ids
+ * offered. Ids offered in ascending order cost one comparison each.
+ */
+static void pick_lowest(struct md_lease **pick, size_t *n, size_t max,
+			struct md_lease *l)
+{
+	size_t i;
+
+	if (*n == max) {
+		if (l->id > pick[max - 1]->id)
+			return;
+		i = max - 1;	/* the highest drops out */
+	} else {
+		i = (*n)++;
+	}
+	for (; i > 0 && pick[i - 1]->id > l->id; i--)
+		pick[i] = pick[i - 1];
+	pick[i] = l;
+}
+
+/*
+ * The batch after @after without a full pass, where the lists are in id
+ * order (!eng->unordered) and the lease @after is still there: the next
+ * ones by_id, the previous ones in its file's list. @return the number
+ * picked, or -1: look at every lease.
+ */
+static long pick_next(struct md_engine *eng, struct md_lfile *lf,
+		      uint32_t after, struct md_lease **pick, size_t max)
+{
+	struct md_lease *l;
+	size_t n = 0;
+
+	if (eng->unordered)
+		return -1;
+	HASH_FIND(hh, eng->by_id, &after, sizeof(after), l);
+	if (!l || (lf && l->lf != lf))
+		return -1;
+	for (l = lf ? l->f_prev : l->hh.next; l && n < max;
+	     l = lf ? l->f_prev : l->hh.next)
+		pick[n++] = l;
+	return (long)n;
+}
+
+int md_lease_list_from(struct md_engine *eng, struct md_lfile *lf,
+		       uint32_t after, size_t max,
+		       void (*fn)(void *arg, struct md_lfile *lf,
+				  const struct md_lease_view *v),
+		       void *arg)
+{
+	struct md_lease **pick, *l, *tmp;
+	struct md_lease_view v;
+	uint32_t prev = 0;
+	bool ascending = true;
+	size_t n = 0;
+	uint64_t now;
+	long fast;
+
+	if (!max)
+		return 0;
+	pick = malloc(max * sizeof(*pick));
+	if (!pick)
+		return -ENOMEM;
+	pthread_mutex_lock(&eng->lock);
+	fast = pick_next(eng, lf, after, pick, max);
+	if (fast >= 0) {
+		n = (size_t)fast;
+	} else if (lf) {
+		for (l = lf->leases; l; l = l->f_next)
+			if (l->id > after)
+				pick_lowest(pick, &n, max, l);
+	} else {
+		HASH_ITER(hh, eng->by_id, l, tmp) {
+			ascending = ascending && l->id > prev;
+			prev = l->id;
+			if (l->id > after)
+				pick_lowest(pick, &n, max, l);
+		}
+		/* the leases from before ids wrapped are gone */
+		if (ascending)
+			eng->unordered = false;
+	}
+	now = now_ms(eng);
+	for (size_t i = 0; i < n; i++) {
+		view_of(eng, pick[i], now, &v);
+		fn(arg, pick[i]->lf, &v);
+	}
+	pthread_mutex_unlock(&eng->lock);
+	free(pick);
+	return (int)n;
 }
 
 void md_engine_stats(struct md_engine *eng, struct md_stats *st)

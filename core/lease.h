@@ -276,6 +276,25 @@ size_t md_lease_list(struct md_engine *eng, struct md_lfile *lf,
 				const struct md_lease_view *v),
 		     void *arg);
 
+/**
+ * md_lease_list_from - visit a batch of leases in ascending id order
+ * @lf: one file's leases, or NULL for every lease of the engine
+ * @after: only leases with an id above it
+ * @max: at most this many, the lowest ids above @after
+ * @fn: called under the engine lock: must not block or call the engine
+ *
+ * A walk that passes the last id visited as @after to the next call sees
+ * each lease that lives through the whole walk exactly once. One pass
+ * over the leases (of @lf) per call, under the engine lock.
+ *
+ * @return the number visited, or -ENOMEM.
+ */
+int md_lease_list_from(struct md_engine *eng, struct md_lfile *lf,
+		       uint32_t after, size_t max,
+		       void (*fn)(void *arg, struct md_lfile *lf,
+				  const struct md_lease_view *v),
+		       void *arg);
+
 /* a lease request the embedder refused before md_lease_take() (SPEC 4.1
  * checks: permission, eligibility, an unmediated writer): counted */
 void md_lease_refused(struct md_engine *eng);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "mapdirect.h"
@@ -68,7 +69,7 @@ const char *md_state_name(enum md_state s)
 }
 
 void md_render_lease(struct md_buf *b, const struct md_lease_view *v,
-		     const char *path)
+		     const struct md_render_place *place)
 {
 	uint64_t since = v->since_real_ms;
 	time_t secs = (time_t)(since / 1000);
@@ -91,9 +92,32 @@ void md_render_lease(struct md_buf *b, const struct md_lease_view *v,
 		      v->flags & MAPDIRECT_LEASE_EXCLUSIVE ? "exclusive" :
 		      v->flags ? "" : "none");
 	md_buf_printf(b, " fd=%s", v->has_file ? "open" : "closed");
-	if (path)
-		md_buf_printf(b, " path=%s", path);
+	if (place) {
+		dev_t dev = (dev_t)place->dev;
+
+		md_buf_printf(b, " inode=%02x:%02x:%llu", major(dev),
+			      minor(dev), (unsigned long long)place->ino);
+	}
+	if (place && place->path) {
+		size_t from;
+
+		md_buf_printf(b, " path=");
+		from = b->len;
+		md_buf_printf(b, "%s", place->path);
+		/* one lease, one line, words split at blanks */
+		for (size_t i = from; !b->oom && i < b->len; i++)
+			if (b->p[i] == ' ' || b->p[i] == '\n')
+				b->p[i] = '?';
+	}
 	md_buf_printf(b, "\n");
+}
+
+void md_render_cut(struct md_buf *b, size_t left_out)
+{
+	md_buf_printf(b, "truncated: %zu more lease%s not shown (an xattr "
+		      "value is at most 64 KiB); 'mapdirect leases' and "
+		      "MAPDIRECT_IOC_LEASES list them all\n", left_out,
+		      left_out == 1 ? "" : "s");
 }
 
 void md_render_stats(struct md_buf *b, const struct md_stats *st)

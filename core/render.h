@@ -26,16 +26,32 @@ void md_buf_printf(struct md_buf *b, const char *fmt, ...)
 
 const char *md_state_name(enum md_state s);
 
+/* Where a lease of the mount-wide listing is, as its reader may see it. */
+struct md_render_place {
+	uint64_t dev, ino;	/* as stat(2) through the mount shows them */
+	const char *path;	/* relative to the mount root; NULL: hidden */
+};
+
 /**
  * md_render_lease - one line of user.mapdirect.leases
- * @path: relative path in the mount, or NULL (a file's own listing)
- * The wall-clock time of the grant is the lease's since_real_ms.
+ * @place: NULL in a file's own listing; else " inode=" as /proc/locks has
+ *         it (major:minor in hex, inode in decimal) and " path=" if set,
+ *         blanks and newlines in it as '?'
+ * The wall-clock time of the grant is the lease's since_real_ms; an empty
+ * comm (unknown, or not the reader's to see) is "?".
  *
  * "id=3 pid=42 comm=app since=2026-11-26T08:00:00.123Z signal=10
- *  state=held flags=allocate[ path=dir/file]\n" (one line)
+ *  state=held flags=allocate fd=open[ inode=00:2d:1234[ path=dir/file]]\n"
+ * (one line)
  */
 void md_render_lease(struct md_buf *b, const struct md_lease_view *v,
-		     const char *path);
+		     const struct md_render_place *place);
+
+/*
+ * md_render_cut - the last line of a listing cut at the xattr size limit:
+ * how many leases it leaves out, and where to read them all
+ */
+void md_render_cut(struct md_buf *b, size_t left_out);
 
 /* md_render_stats - user.mapdirect.stats, key=value lines */
 void md_render_stats(struct md_buf *b, const struct md_stats *st);

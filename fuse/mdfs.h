@@ -273,6 +273,28 @@ void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 void mdfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	       struct fuse_pollhandle *ph);
 
+/* ops_listing.c: lease listings as their reader may see them (SPEC 4.4) */
+struct md_buf;
+struct mapdirect_leases;
+/**
+ * mdfs_list_leases - MAPDIRECT_IOC_LEASES on the mount root or a file
+ * @out: the decoded request; the answer is built in it
+ *
+ * Resolves paths and walks them as the caller, without the engine lock.
+ * @return 0, or -ENOTTY (neither the root nor a regular file), -ENOMEM.
+ */
+int mdfs_list_leases(fuse_req_t req, struct mdfs_inode *inode,
+		     struct mapdirect_leases *out);
+/**
+ * mdfs_leases_text - user.mapdirect.leases of the mount root or a file
+ * @out: gets the lines; at most XATTR_SIZE_MAX bytes, the last line
+ *       saying how many leases it leaves out when they do not fit
+ *
+ * @return 0 or -ENOMEM.
+ */
+int mdfs_leases_text(fuse_req_t req, struct mdfs_inode *inode,
+		     struct md_buf *out);
+
 /* creds.c: act as the caller for what it creates or changes (SPEC 3) */
 void mdfs_creds_init(void);
 int mdfs_creds_enter(fuse_req_t req);

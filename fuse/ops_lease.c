@@ -224,8 +224,10 @@ void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 
 	/* restricted ioctls: the kernel copied what the encoding says */
 	ret = md_abi_decode(cmd, in_buf, in_bufsz, &u);
-	/* leases are on regular files; a dir's fh is no mdfs_file */
-	if (!ret && (!fi || mdfs_inode(ino)->type != S_IFREG))
+	/* leases are on regular files; a dir's fh is no mdfs_file; the
+	 * listing also answers on the mount root */
+	if (!ret && cmd != MAPDIRECT_IOC_LEASES &&
+	    (!fi || mdfs_inode(ino)->type != S_IFREG))
 		ret = -ENOTTY;
 	if (ret) {
 		/* a malformed lease request is a refused one too */
@@ -240,6 +242,9 @@ void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		break;
 	case MAPDIRECT_IOC_UNLEASE:
 		ret = do_unlease(mdfs_file(fi), &u.unlease);
+		break;
+	case MAPDIRECT_IOC_LEASES:
+		ret = mdfs_list_leases(req, mdfs_inode(ino), &u.leases);
 		break;
 	default:
 		ret = do_getlease(req, mdfs_inode(ino), &u.info);

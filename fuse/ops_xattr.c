@@ -34,31 +34,6 @@ static bool is_virtual(const char *name)
 	return !strncmp(name, VPREFIX, sizeof(VPREFIX) - 1);
 }
 
-struct listing {
-	struct md_buf *b;
-	bool paths;
-};
-
-/* The path of a leased inode relative to the mount (mdfs_inode_path). */
-static void rel_path(struct md_lfile *lf, char *out, size_t len)
-{
-	struct mdfs_inode *inode = (struct mdfs_inode *)
-		((char *)lf - offsetof(struct mdfs_inode, lf));
-
-	mdfs_inode_path(inode, out, len);
-}
-
-static void list_one(void *arg, struct md_lfile *lf,
-		     const struct md_lease_view *v)
-{
-	struct listing *l = arg;
-	char path[PATH_MAX];
-
-	if (l->paths)
-		rel_path(lf, path, sizeof(path));
-	md_render_lease(l->b, v, l->paths ? path : NULL);
-}
-
 static void render_config(struct md_buf *b)
 {
 	char cfg[512];
@@ -127,7 +102,6 @@ static int virtual_value(fuse_req_t req, struct mdfs_inode *inode,
 			 const char *name, struct md_buf *b)
 {
 	const char *what = name + sizeof(VPREFIX) - 1;
-	struct listing l = { .b = b };
 	bool root = inode == &mdfs.root;
 	uint32_t holders, id, flags;
 	struct md_stats st;
@@ -135,8 +109,7 @@ static int virtual_value(fuse_req_t req, struct mdfs_inode *inode,
 	int dax;
 
 	if (root && !strcmp(what, "leases")) {
-		l.paths = true;
-		md_lease_list(mdfs.eng, NULL, list_one, &l);
+		return mdfs_leases_text(req, inode, b);
 	} else if (root && !strcmp(what, "stats")) {
 		md_engine_stats(mdfs.eng, &st);
 		md_render_stats(b, &st);
@@ -158,7 +131,7 @@ static int virtual_value(fuse_req_t req, struct mdfs_inode *inode,
 		md_buf_printf(b, "%s\n", md_state_name(md_lease_state(
 			mdfs.eng, &inode->lf, 0, &holders, &id, &flags, &left)));
 	} else if (!strcmp(what, "leases")) {
-		md_lease_list(mdfs.eng, &inode->lf, list_one, &l);
+		return mdfs_leases_text(req, inode, b);
 	} else if (!strcmp(what, "eligible")) {
 		return render_eligible(inode,
 				       md_proc_tgid(fuse_req_ctx(req)->pid), b);

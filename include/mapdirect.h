@@ -67,6 +67,69 @@ struct mapdirect_lease_info {
 	_IOWR(MAPDIRECT_IOC_MAGIC, 3, struct mapdirect_lease_info)
 
 /*
+ * MAPDIRECT_IOC_LEASES: list leases a batch per call, without the 64 KiB
+ * limit of an xattr value (SPEC 4.4). On the mount root directory: every
+ * lease of the mount; on any fd of a regular file: the leases of that
+ * file. Records come in ascending lease id, those with an id above
+ * @cursor; the call sets @cursor to the id of its last record, so that a
+ * walk from 0 until MAPDIRECT_LEASES_END returns each lease that lived
+ * through the whole walk exactly once, whatever ended or began meanwhile.
+ */
+#define MAPDIRECT_LEASES_BUF	12224
+
+/* out_flags of struct mapdirect_leases */
+#define MAPDIRECT_LEASES_END	(1u << 0)	/* no lease after these */
+
+/* rec_flags of struct mapdirect_lease_rec */
+/* a path follows the record */
+#define MAPDIRECT_REC_PATH	(1u << 0)
+/* comm is the holder's */
+#define MAPDIRECT_REC_COMM	(1u << 1)
+/* the open file that took the lease is open (else a mapping keeps it) */
+#define MAPDIRECT_REC_FD_OPEN	(1u << 2)
+
+/*
+ * One lease in mapdirect_leases.buf. A mount-wide listing gives the path
+ * and comm only where the caller could reach the file (search permission
+ * on every directory from the mount root to it; uid 0: always); @dev and
+ * @ino are always set. The record is followed by @path_len bytes of path,
+ * relative to the mount root, and a NUL when MAPDIRECT_REC_PATH is set;
+ * the next record starts @rec_len bytes after this one.
+ */
+struct mapdirect_lease_rec {
+	__u32 rec_len;		/* a multiple of 8, path included */
+	__u32 path_len;		/* bytes of path, NUL not counted */
+	__u64 lease_id;
+	__u32 pid;		/* the holder process */
+	__u32 rec_flags;	/* MAPDIRECT_REC_* */
+	__u32 state;		/* MAPDIRECT_STATE_HELD or _BREAKING */
+	__u32 signal;		/* queued when a break starts; 0 = none */
+	__u32 lease_flags;	/* MAPDIRECT_LEASE_* it was taken with */
+	__u32 reserved0;	/* 0 */
+	__u64 ms_left;		/* until revocation, while breaking */
+	__u64 since_ms;		/* grant time: ms since the epoch */
+	__u64 dev;		/* st_dev of the file through the mount */
+	__u64 ino;		/* st_ino */
+	char comm[16];		/* "" without MAPDIRECT_REC_COMM */
+};
+
+struct mapdirect_leases {
+	__u32 size;		/* in: sizeof(struct mapdirect_leases) */
+	__u32 flags;		/* in: must be 0 */
+	__u64 cursor;		/* in: 0 or the last answer's; out: last id */
+	__u32 count;		/* out: records in buf */
+	__u32 len;		/* out: bytes of buf they take */
+	__u32 out_flags;	/* out: MAPDIRECT_LEASES_END */
+	__u32 reserved0;	/* must be 0 */
+	__u64 reserved[4];	/* must be 0 */
+	/* out: count records, each a struct mapdirect_lease_rec */
+	__u8 buf[MAPDIRECT_LEASES_BUF];
+};
+
+#define MAPDIRECT_IOC_LEASES \
+	_IOWR(MAPDIRECT_IOC_MAGIC, 4, struct mapdirect_leases)
+
+/*
  * libmapdirect - the client library (SPEC 5): pkg-config --cflags --libs
  * mapdirect.
  *
@@ -314,12 +377,18 @@ void mapdirect_unref(struct mapdirect_ctx *ctx);
  * @path: a regular file (its leases), or a directory of a mapdirectfs
  *        mount (every lease of the mount, each with its path)
  *
- * Reads the user.mapdirect.leases xattr of the file or of the mount root,
- * and /proc/self/mountinfo. Does not block beyond those requests.
+ * Reads /proc/self/mountinfo, opens the file or the mount root read-only
+ * and lists its leases with MAPDIRECT_IOC_LEASES, a request to the daemon
+ * per batch, however many there are. In a mount's listing the path and
+ * comm of a lease are only there where the caller could reach the file
+ * (uid 0: always). Where the ioctl cannot be used (the caller may not
+ * open the file or the root, a daemon without it) it reads the
+ * user.mapdirect.leases xattr instead, which holds at most 64 KiB.
  *
  * @return the number of leases, or -ENOTTY (not on a mapdirectfs mount),
  * -EINVAL (NULL argument, or neither a file nor a directory), -ENOENT,
- * -EACCES, -ENOTCONN, -ENOMEM, -EBADMSG (an unparsable line).
+ * -EACCES, -ENOTCONN, -ENOMEM, -EBADMSG (an unparsable answer), -E2BIG
+ * (only the xattr could be read, and the daemon cut it at 64 KiB).
  */
 int mapdirect_leases_load(struct mapdirect_ctx *ctx, const char *path);
 struct mapdirect_lease_entry *
@@ -352,8 +421,16 @@ unsigned int
 mapdirect_lease_get_flags(const struct mapdirect_lease_entry *lease);
 /* the open file that took it is still open (else a mapping keeps it) */
 bool mapdirect_lease_get_fd_open(const struct mapdirect_lease_entry *lease);
-/* path relative to the mount root; NULL when a file's leases were loaded */
+/*
+ * path relative to the mount root; NULL when a file's leases were loaded,
+ * and in a mount's where the caller could not reach the file (then comm
+ * is "?" too; the file is mapdirect_lease_get_dev() and _get_ino())
+ */
 const char *mapdirect_lease_get_path(const struct mapdirect_lease_entry *lease);
+/* st_dev of the file through the mount, as stat(2) and /proc/locks show it */
+dev_t mapdirect_lease_get_dev(const struct mapdirect_lease_entry *lease);
+/* st_ino of the file */
+uint64_t mapdirect_lease_get_ino(const struct mapdirect_lease_entry *lease);
 
 /**
  * mapdirect_mounts_load - snapshot the mapdirectfs mounts

@@ -14,6 +14,18 @@ static_assert(offsetof(struct mapdirect_lease, lease_id) == 16, "lease id");
 static_assert(sizeof(struct mapdirect_unlease) == 32, "unlease size");
 static_assert(sizeof(struct mapdirect_lease_info) == 64, "info size");
 static_assert(offsetof(struct mapdirect_lease_info, ms_left) == 24, "ms_left");
+static_assert(sizeof(struct mapdirect_lease_rec) == 88, "lease rec size");
+static_assert(sizeof(struct mapdirect_lease_rec) % 8 == 0, "rec alignment");
+static_assert(offsetof(struct mapdirect_lease_rec, since_ms) == 48, "since");
+static_assert(offsetof(struct mapdirect_lease_rec, comm) == 72, "comm");
+static_assert(offsetof(struct mapdirect_leases, buf) == 64, "leases header");
+static_assert(sizeof(struct mapdirect_leases) == 12288, "leases size");
+/* restricted FUSE ioctls: the size must fit _IOC_SIZE's 14 bits */
+static_assert(sizeof(struct mapdirect_leases) < (1u << _IOC_SIZEBITS),
+	      "leases fits an ioctl number");
+/* a record with a PATH_MAX path fits in one answer */
+static_assert(sizeof(struct mapdirect_lease_rec) + 4096 <=
+	      MAPDIRECT_LEASES_BUF, "a long path fits");
 
 static union md_abi_arg out;
 
@@ -86,6 +98,47 @@ Test(core_abi, unlease_and_getlease_checks)
 	cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_GETLEASE, &i, sizeof(i), &out), 0);
 	i.reserved0 = 2;
 	cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_GETLEASE, &i, sizeof(i), &out), -EINVAL);
+}
+
+Test(core_abi, leases_request_checks)
+{
+	static struct mapdirect_leases a;
+
+	cr_assert_eq(_IOC_SIZE(MAPDIRECT_IOC_LEASES), sizeof(a));
+	cr_assert_eq(_IOC_DIR(MAPDIRECT_IOC_LEASES), _IOC_READ | _IOC_WRITE);
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	/* the cursor is any id; out fields may hold anything coming in */
+	a.cursor = 1ull << 40;
+	a.count = 9;
+	a.len = 12;
+	a.out_flags = 3;
+	a.buf[0] = 0xff;
+	cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_LEASES, &a, sizeof(a), &out),
+		     0);
+	cr_assert_eq(out.leases.cursor, 1ull << 40);
+	cr_assert(!out.leases.count && !out.leases.len &&
+		  !out.leases.out_flags, "out fields start at 0");
+	a.flags = 1;
+	cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_LEASES, &a, sizeof(a), &out),
+		     -EINVAL);
+	a.flags = 0;
+	a.reserved0 = 1;
+	cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_LEASES, &a, sizeof(a), &out),
+		     -EINVAL);
+	a.reserved0 = 0;
+	for (int i = 0; i < 4; i++) {
+		a.reserved[i] = 1;
+		cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_LEASES, &a, sizeof(a),
+					   &out), -EINVAL, "reserved[%d]", i);
+		a.reserved[i] = 0;
+	}
+	a.size = sizeof(a) - 8;
+	cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_LEASES, &a, sizeof(a), &out),
+		     -EINVAL);
+	a.size = sizeof(a);
+	cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_LEASES, &a, sizeof(a) - 1,
+				   &out), -EINVAL, "short buffer");
 }
 
 Test(core_abi, foreign_ioctls_are_enotty)

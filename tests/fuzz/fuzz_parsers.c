@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const unsigned int cmds[] = {
 		MAPDIRECT_IOC_LEASE, MAPDIRECT_IOC_UNLEASE,
-		MAPDIRECT_IOC_GETLEASE, 0,
+		MAPDIRECT_IOC_GETLEASE, MAPDIRECT_IOC_LEASES, 0,
 	};
 	struct md_config cfg, before;
 	union md_abi_arg out;
@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default:
 		if (size < 2)
 			return 0;
-		ret = md_abi_decode(cmds[data[1] % 4], data + 2, size - 2, &out);
+		ret = md_abi_decode(cmds[data[1] % 5], data + 2, size - 2, &out);
 		if (ret != 0 && ret != -EINVAL && ret != -ENOTTY)
 			abort();
 		break;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -239,7 +240,7 @@ static const char *const lease_keys[] = {
 };
 static const char *const lease_path_keys[] = {
 	"id", "pid", "comm", "since", "signal", "state", "ms_left", "flags",
-	"fd_open", "path", NULL
+	"fd_open", "dev", "ino", "path", NULL
 };
 
 /* -- files ------------------------------------------------------------ */
@@ -394,7 +395,8 @@ MDFS_TEST(cli, leases_json_while_hold_runs, NULL)
 	struct json_object *doc, *l;
 	struct holder h;
 	struct cli_res r;
-	char pid[16];
+	struct stat st;
+	char pid[16], dev[16];
 
 	cr_assert_eq(mkdir(mdfs_bpath(fs, "d"), 0755), 0);
 	lease_file(fs, "d/f", 4 * PAGE, 'f');
@@ -414,6 +416,12 @@ MDFS_TEST(cli, leases_json_while_hold_runs, NULL)
 	cr_assert_eq(get_int(l, "pid"), h.pid);
 	cr_assert_str_eq(get_str(l, "comm"), "mapdirect");
 	cr_assert_str_eq(get_str(l, "path"), "d/f");
+	/* and the file as stat(2) and /proc/locks name it (SPEC 4.4) */
+	st = mdfs_lstat(mdfs_mpath(fs, "d/f"));
+	snprintf(dev, sizeof(dev), "%02x:%02x", major(st.st_dev),
+		 minor(st.st_dev));
+	cr_assert_str_eq(get_str(l, "dev"), dev);
+	cr_assert_eq(get_int(l, "ino"), (int64_t)st.st_ino);
 	cr_assert_eq(get_int(l, "signal"), 10);
 	cr_assert_str_eq(get_str(l, "state"), "held");
 	get_array(get(l, "flags"), 0);
