@@ -25,6 +25,7 @@ struct md_lease {
 	uint64_t since_ms;
 	uint64_t since_real_ms;
 	uint64_t deadline_ms;	/* while breaking; never 0 then */
+	bool userflush;		/* md_lease_req.userflush at grant */
 	struct md_owner *owner;	/* NULL once the open file is closed */
 	void *poll;		/* the owner's poll handle, to notify */
 	struct md_lfile *lf;
@@ -178,9 +179,15 @@ static void rearm(struct md_engine *eng)
 		eng->ops->arm(eng->ctx, want);
 }
 
+/* leases of @lf, without the exclusions counted in nleases for the gate */
+static uint32_t leases_of(const struct md_lfile *lf)
+{
+	return lf->nleases - lf->nexcluding;
+}
+
 static enum md_state file_state(const struct md_lfile *lf)
 {
-	if (!lf->nleases)
+	if (!leases_of(lf))
 		return MD_STATE_NONE;
 	return lf->nbreaking ? MD_STATE_BREAKING : MD_STATE_HELD;
 }
@@ -249,7 +256,7 @@ static void remove_lease(struct md_engine *eng, struct md_lease *l,
 	(*counter)++;
 	/* its holder may write on, unseen (an open file from before any
 	 * lease): the embedder decides whether the others must break */
-	if (lf->nleases && counter != &eng->st.exited)
+	if (leases_of(lf) && counter != &eng->st.exited)
 		push_event(d, MD_EV_ENDED, l);
 	free(l);
 
@@ -328,7 +335,7 @@ static void start_break(struct md_engine *eng, struct md_lease *l,
 static void break_others(struct md_engine *eng, struct md_lfile *lf,
 			 struct md_lease *own, struct md_dispose *d)
 {
-	uint32_t others = lf->nleases - (own ? 1 : 0);
+	uint32_t others = leases_of(lf) - (own ? 1 : 0);
 	uint32_t others_breaking = lf->nbreaking - (own && own->breaking);
 	struct md_lease *l, *next;
 	uint64_t now;
@@ -584,13 +591,14 @@ int md_lease_take(struct md_engine *eng, struct md_lfile *lf,
 		goto unlock;
 	}
 	if (lf->nbreaking || lf->parked || lf->nexclusive ||
-	    ((rq->flags & MAPDIRECT_LEASE_EXCLUSIVE) && lf->nleases)) {
+	    ((rq->flags & MAPDIRECT_LEASE_EXCLUSIVE) && leases_of(lf))) {
 		ret = -EAGAIN;
 		goto refused;
 	}
-	/* pairs with md_gate_enter: publish first, then look */
+	/* pairs with md_gate_enter: publish first, then look (an exclusion
+	 * keeps breakers out already; some may just be backing off) */
 	__atomic_add_fetch(&lf->nleases, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&lf->inflight, __ATOMIC_SEQ_CST)) {
+	if (!lf->nexcluding && __atomic_load_n(&lf->inflight, __ATOMIC_SEQ_CST)) {
 		ret = -EAGAIN;
 		goto unpublish;
 	}
@@ -612,6 +620,7 @@ int md_lease_take(struct md_engine *eng, struct md_lfile *lf,
 	l->signo = rq->signo;
 	l->since_ms = now_ms(eng);
 	l->since_real_ms = rq->since_real_ms;
+	l->userflush = rq->userflush;
 	l->owner = rq->owner;
 	l->lf = lf;
 	l->holder = h;
@@ -645,6 +654,58 @@ refused:
 unlock:
 	pthread_mutex_unlock(&eng->lock);
 	return ret;
+}
+
+int md_lease_again(struct md_engine *eng, struct md_lfile *lf,
+		   const struct md_owner *owner, uint32_t *id,
+		   uint32_t *flags)
+{
+	struct md_lease *l;
+
+	pthread_mutex_lock(&eng->lock);
+	l = own_lease(lf, owner);
+	if (l) {
+		*id = l->id;
+		if (flags)
+			*flags = l->flags |
+				 (l->userflush && !l->breaking ?
+					  MD_LEASE_USERFLUSH : 0);
+	}
+	pthread_mutex_unlock(&eng->lock);
+	return l ? 0 : -ENOENT;
+}
+
+int md_exclude_begin(struct md_engine *eng, struct md_lfile *lf)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&eng->lock);
+	if (lf->nbreaking || lf->parked || lf->nexclusive) {
+		ret = -EAGAIN;
+	} else {
+		lf->nexcluding++;
+		/* pairs with md_gate_enter: publish, then md_exclude_idle() */
+		__atomic_add_fetch(&lf->nleases, 1, __ATOMIC_SEQ_CST);
+	}
+	pthread_mutex_unlock(&eng->lock);
+	return ret;
+}
+
+bool md_exclude_idle(struct md_lfile *lf)
+{
+	return !__atomic_load_n(&lf->inflight, __ATOMIC_SEQ_CST);
+}
+
+void md_exclude_end(struct md_engine *eng, struct md_lfile *lf,
+		    struct md_dispose *d)
+{
+	pthread_mutex_lock(&eng->lock);
+	lf->nexcluding--;
+	__atomic_sub_fetch(&lf->nleases, 1, __ATOMIC_SEQ_CST);
+	/* what parked behind it runs now, or breaks the lease just taken */
+	mark_dirty(eng, lf);
+	settle(eng, now_ms(eng), d);
+	pthread_mutex_unlock(&eng->lock);
 }
 
 int md_lease_unlease(struct md_engine *eng, struct md_lfile *lf,
@@ -733,7 +794,7 @@ enum md_state md_lease_state(struct md_engine *eng, struct md_lfile *lf,
 	pthread_mutex_lock(&eng->lock);
 	now = now_ms(eng);
 	state = file_state(lf);
-	*holders = lf->nleases;
+	*holders = leases_of(lf);
 	*id = 0;
 	*flags = 0;
 	*ms_left = 0;
@@ -743,6 +804,8 @@ enum md_state md_lease_state(struct md_engine *eng, struct md_lfile *lf,
 			continue;
 		*id = l->id;
 		*flags = l->flags;
+		if (l->userflush && !l->breaking)
+			*flags |= MD_LEASE_USERFLUSH;
 		break;
 	}
 	/* the soonest deadline of the file: what the holders have left */

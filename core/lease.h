@@ -52,6 +52,7 @@ struct md_lfile {
 	uint32_t inflight;	/* atomic: breakers between gate enter and exit */
 	uint32_t nbreaking;
 	uint32_t nexclusive;
+	uint32_t nexcluding;	/* md_exclude_begin()s, counted in nleases */
 	struct md_lease *leases;
 	struct md_parked *parked, **parked_tail;
 	uint64_t dev, ino;	/* backing identity, for the census and logs */
@@ -125,7 +126,14 @@ struct md_lease_req {
 	uint32_t flags;		/* MAPDIRECT_LEASE_* */
 	const char *comm;
 	uint64_t since_real_ms;	/* wall clock at the request, for listings */
+	/* the embedder made the file's block map durable and the file is
+	 * DAX: a CPU cache flush makes the holder's stores durable */
+	bool userflush;
 };
+
+/* out bit of md_lease_state()'s @flags: the caller's lease has userflush
+ * and is not breaking (SPEC 4.1 "Durable block map") */
+#define MD_LEASE_USERFLUSH (1u << 31)
 
 /* One lease, as listings see it. */
 struct md_lease_view {
@@ -207,12 +215,47 @@ bool md_parked_cancel(struct md_engine *eng, struct md_parked *p);
  * @rq: the request; rq->owner identifies the open file
  * @id: the lease id (the existing one when rq->owner has a lease already)
  *
- * @return 0, -EAGAIN (break in progress, breaker in flight, exclusive
- * conflict), -EINVAL, -ENOMEM.
+ * Between md_exclude_begin() and md_exclude_end() no breaker can be in
+ * flight; without them a breaker in flight refuses the lease.
+ *
+ * @return 0, -EAGAIN (break in progress, operations parked, breaker in
+ * flight, exclusive conflict), -EINVAL, -ENOMEM.
  */
 int md_lease_take(struct md_engine *eng, struct md_lfile *lf,
 		  const struct md_lease_req *rq, struct md_dispose *d,
 		  uint32_t *id);
+
+/**
+ * md_lease_again - the lease @owner took of @lf already, if any (SPEC 4.1:
+ * taking a lease again through the same open file returns the same id)
+ * @flags: if not NULL, its flags, with MD_LEASE_USERFLUSH as in
+ *         md_lease_state()
+ * @return 0 and *@id, or -ENOENT.
+ */
+int md_lease_again(struct md_engine *eng, struct md_lfile *lf,
+		   const struct md_owner *owner, uint32_t *id,
+		   uint32_t *flags);
+
+/**
+ * md_exclude_begin - keep every breaker of @lf out while a lease request
+ * checks, fills and syncs the file (SPEC 4.1)
+ *
+ * Counts as a lease for the gate (md_gate_enter() sends breakers to
+ * md_break(), which parks them; the embedder mediates new writable opens
+ * while nleases is not 0) but is never reported, broken or timed. Breakers
+ * that passed the gate before it are still running: wait for
+ * md_exclude_idle() before looking at the file. md_lease_take() may then
+ * grant a lease; md_exclude_end() ends the exclusion in every case, and
+ * what parked behind it runs (or breaks the new lease).
+ *
+ * @return 0, or -EAGAIN (a break is in progress, operations are parked,
+ * the file has an exclusive lease).
+ */
+int md_exclude_begin(struct md_engine *eng, struct md_lfile *lf);
+/* md_exclude_idle - no breaker is past the gate of @lf (lock-free) */
+bool md_exclude_idle(struct md_lfile *lf);
+void md_exclude_end(struct md_engine *eng, struct md_lfile *lf,
+		    struct md_dispose *d);
 
 /**
  * md_lease_unlease - MAPDIRECT_IOC_UNLEASE on the open file @owner

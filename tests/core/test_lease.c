@@ -578,3 +578,63 @@ Test(core_lease, census_at_release_is_never_cached)
 	md_engine_expire(eng, &d);			/* nothing due yet */
 	cr_assert_eq(lf.nleases, 1, "the break's cached answer is not reused");
 }
+
+/*
+ * SPEC 4.1, issue 13 finding 3: a lease request excludes breakers while
+ * it checks, fills and syncs the file. Breakers that come meanwhile park
+ * behind the exclusion without a deadline and tell nobody; the exclusion
+ * is no lease to the reports; a lease taken under it is granted without
+ * the in-flight check; at its end the breakers break the new lease.
+ */
+Test(core_lease, an_exclusion_parks_breakers_and_is_no_lease)
+{
+	/* static: the engine clears it at teardown, after the test */
+	static struct md_owner o;
+	struct md_parked p = { 0 }, q = { 0 };
+	struct md_lease_req rq = { .owner = &o, .pid = 100, .tid = 101 };
+	uint32_t id, holders, lid, flags;
+	uint64_t left;
+
+	cr_assert(md_gate_enter(&lf), "no lease, no exclusion: the gate opens");
+	cr_assert_not(md_exclude_idle(&lf), "a breaker is past the gate");
+	md_gate_exit(&lf);
+	cr_assert_eq(md_exclude_begin(eng, &lf), 0);
+	cr_assert(md_exclude_idle(&lf));
+	cr_assert_not(md_gate_enter(&lf), "the exclusion shuts the gate");
+	cr_assert_eq(md_break(eng, &lf, &p, false, &d), 1, "a breaker parks");
+	cr_assert_eq(md_break(eng, &lf, &q, true, &d), -EWOULDBLOCK);
+	cr_assert_eq(count_events(MD_EV_BREAK), 0, "nobody to tell");
+	cr_assert_eq(fk.armed, 0, "no deadline");
+	cr_assert_eq(md_lease_state(eng, &lf, 100, &holders, &lid, &flags,
+				    &left), MD_STATE_NONE);
+	cr_assert_eq(holders, 0, "an exclusion is no lease");
+	/* breakers parked behind it: a lease now would starve them */
+	cr_assert_eq(md_lease_take(eng, &lf, &rq, &d, &id), -EAGAIN);
+	md_exclude_end(eng, &lf, &d);
+	cr_assert_eq(count_run(), 1, "the parked breaker runs at the end");
+	md_gate_exit(&lf);
+
+	/* nobody waiting: the lease is granted under the exclusion, even
+	 * with a breaker backing off the gate, and carries userflush */
+	reset_dispose();
+	md_dispose_init(&d);
+	cr_assert_eq(md_exclude_begin(eng, &lf), 0);
+	__atomic_add_fetch(&lf.inflight, 1, __ATOMIC_SEQ_CST);
+	rq.userflush = true;
+	cr_assert_eq(md_lease_take(eng, &lf, &rq, &d, &id), 0);
+	__atomic_sub_fetch(&lf.inflight, 1, __ATOMIC_SEQ_CST);
+	cr_assert_eq(md_lease_state(eng, &lf, 100, &holders, &lid, &flags,
+				    &left), MD_STATE_HELD);
+	cr_assert_eq(holders, 1);
+	cr_assert_eq(flags, MD_LEASE_USERFLUSH);
+	cr_assert_eq(md_lease_again(eng, &lf, &o, &lid, &flags), 0);
+	cr_assert_eq(lid, id);
+	cr_assert_eq(md_break(eng, &lf, &p, false, &d), 1);
+	md_exclude_end(eng, &lf, &d);
+	cr_assert_eq(count_events(MD_EV_BREAK), 1, "the new lease breaks");
+	cr_assert_eq(md_lease_state(eng, &lf, 100, &holders, &lid, &flags,
+				    &left), MD_STATE_BREAKING);
+	cr_assert_eq(flags, 0, "no userflush once breaking");
+	/* a break in progress refuses an exclusion */
+	cr_assert_eq(md_exclude_begin(eng, &lf), -EAGAIN);
+}
