@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <stdint.h>
@@ -15,12 +17,15 @@
 
 #define EXTENTS_PER_CALL 64
 
-/* The first hole in [0, size), or -1 when there is none. */
-static int first_hole(int fd, off_t size, off_t *start, off_t *len)
+/* The first hole in [from, size), or -1 when there is none. */
+static int first_hole(int fd, off_t from, off_t size, off_t *start,
+		      off_t *len)
 {
 	off_t hole, data;
 
-	hole = lseek(fd, 0, SEEK_HOLE);
+	if (from >= size)
+		return -1;
+	hole = lseek(fd, from, SEEK_HOLE);
 	if (hole < 0)
 		return errno == EINVAL || errno == ENXIO ? -1 : -errno;
 	if (hole >= size)
@@ -111,7 +116,7 @@ int md_eligible(int fd, bool require_dax, char *reason, size_t len)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	ret = first_hole(fd, st.st_size, &hs, &hl);
+	ret = first_hole(fd, 0, st.st_size, &hs, &hl);
 	if (ret == 0) {
 		snprintf(reason, len, "hole at %lld+%lld", (long long)hs,
 			 (long long)hl);
@@ -165,23 +170,73 @@ static int zero_unwritten(void *arg, const struct fiemap_extent *fe)
 	return zero_range(fd, (off_t)fe->fe_logical, (off_t)fe->fe_length) ?: 0;
 }
 
+/* What md_allocate() allocated, to give back should it fail */
+struct ranges {
+	struct { off_t off, len; } *r;
+	size_t n, cap;
+};
+
+static int ranges_add(struct ranges *g, off_t off, off_t len)
+{
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 16;
+		void *grown = realloc(g->r, cap * sizeof(*g->r));
+
+		if (!grown)
+			return -ENOMEM;
+		g->r = grown;
+		g->cap = cap;
+	}
+	g->r[g->n].off = off;
+	g->r[g->n].len = len;
+	g->n++;
+	return 0;
+}
+
 int md_allocate(int fd)
 {
+	struct ranges got = { 0 };
 	struct stat st;
-	off_t hs, hl;
+	off_t from = 0, hs, hl;
 	int ret;
 
 	if (fstat(fd, &st))
 		return -errno;
-	while ((ret = first_hole(fd, st.st_size, &hs, &hl)) == 0) {
-		ret = zero_range(fd, hs, hl);
+	/*
+	 * Holes first: fallocate() never touches data that is there, so a
+	 * write that raced in (the caller excludes those) or a store through
+	 * a mapping (nobody can) keeps its bytes. It leaves unwritten
+	 * extents on ext4 and xfs, zeroed below. Each range is noted before
+	 * it is asked for: a failure half-way gives back all of it.
+	 */
+	while ((ret = first_hole(fd, from, st.st_size, &hs, &hl)) == 0) {
+		ret = ranges_add(&got, hs, hl);
 		if (ret)
-			return ret;
+			goto undo;
+		if (fallocate(fd, FALLOC_FL_KEEP_SIZE, hs, hl)) {
+			ret = errno == EOPNOTSUPP ? zero_range(fd, hs, hl) :
+						    -errno;
+			if (ret)
+				goto undo;
+		}
+		from = hs + hl;
 	}
 	if (ret < -1)
-		return ret;
+		goto undo;
+	/* unwritten extents (the new ones too): written as zeros, which
+	 * is what they read as */
 	ret = walk_extents(fd, st.st_size, zero_unwritten, &fd);
 	if (ret < 0 && ret != -EOPNOTSUPP)
-		return ret;
-	return fsync(fd) ? -errno : 0;
+		goto undo;
+	free(got.r);
+	return 0;
+
+undo:
+	for (size_t i = 0; i < got.n; i++)
+		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      got.r[i].off, got.r[i].len) &&
+		    errno != EOPNOTSUPP)
+			break;
+	free(got.r);
+	return ret;
 }

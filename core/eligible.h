@@ -21,12 +21,18 @@
 int md_eligible(int fd, bool require_dax, char *reason, size_t len);
 
 /**
- * md_allocate - allocate and zero every hole and unwritten range in
- * [0, size) (MAPDIRECT_LEASE_ALLOCATE)
- * @fd: the backing file, open for writing
+ * md_allocate - allocate every hole and unwritten range in [0, size),
+ * written as zeros (MAPDIRECT_LEASE_ALLOCATE)
+ * @fd: the backing file, open for writing, with the caller's credentials
+ *      in effect (quotas, reserved blocks)
  *
- * Writes zeros there: that allocates holes and converts unwritten
- * extents to written ones; data already written is not touched.
+ * fallocate() takes the holes, which never touches data already there;
+ * then every unwritten extent (those new ones too) is written with zeros.
+ * The caller keeps writers out meanwhile: zeros written into an unwritten
+ * extent would overwrite data that a write put there after FIEMAP looked
+ * (and so would a store through a mapping, which nobody can keep out).
+ * On failure what it allocated is given back (punched) again.
+ * Takes as long as writing the zeros.
  * @return 0 or -errno.
  */
 int md_allocate(int fd);
