@@ -43,7 +43,7 @@ int md_abi_decode(unsigned int cmd, const void *in, size_t len,
 
 	switch (cmd) {
 	case MAPDIRECT_IOC_LEASE:
-		if (out->lease.size != want || out->lease.reserved0 ||
+		if (out->lease.size != want || out->lease.out_flags ||
 		    !all_zero(out->lease.reserved, sizeof(out->lease.reserved)) ||
 		    (out->lease.flags & ~MAPDIRECT_LEASE_FLAGS) ||
 		    out->lease.signal > MD_SIGNAL_MAX)
@@ -69,7 +69,7 @@ int md_abi_decode(unsigned int cmd, const void *in, size_t len,
 		return 0;
 	default:
 		if (out->info.size != want || out->info.flags ||
-		    out->info.reserved0 ||
+		    out->info.out_flags ||
 		    !all_zero(out->info.reserved, sizeof(out->info.reserved)))
 			return -EINVAL;
 		return 0;

@@ -23,8 +23,9 @@
  *   -  the engine lock     every lease and parked operation (core/lease.c,
  *                          taken only inside md_* calls, which take none
  *                          of ours: it may be taken holding any of 1-3)
- *   4. leaf locks          handles_lock, handoff_lock, stop_lock: nothing
- *                          is taken under them
+ *   4. leaf locks          handles_lock, handoff_lock, stop_lock,
+ *                          share_lock, fills_lock: nothing is taken
+ *                          under them
  * None is held while a request is answered or a poll notified
  * (fuse_reply_*, fuse_lowlevel_notify_*): over io_uring an answer takes
  * libfuse's queue ring_lock, which a ring thread holds while it runs a
@@ -265,6 +266,11 @@ void mdfs_reply_open(fuse_req_t req, int err, struct fuse_file_info *fi);
 void mdfs_reply_attr(fuse_req_t req, int err, const struct stat *st);
 
 /* ops_lease.c */
+/* at shutdown: refuse new ALLOCATE fills, wait for those queued and
+ * running (they exclude breakers) */
+void mdfs_fills_wait(void);
+/* ... and end the fill threads, once nothing will be answered any more */
+void mdfs_fills_stop(void);
 int mdfs_foreign_writer(struct mdfs_inode *inode, pid_t pid);
 void mdfs_lease_ended(uint64_t dev, uint64_t ino);
 void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
@@ -294,6 +300,9 @@ int mdfs_list_leases(fuse_req_t req, struct mdfs_inode *inode,
  */
 int mdfs_leases_text(fuse_req_t req, struct mdfs_inode *inode,
 		     struct md_buf *out);
+
+/* the filesystem identity of passthrough I/O (the overflow uid/gid) */
+#define MDFS_NOBODY 65534
 
 /* creds.c: act as the caller for what it creates or changes (SPEC 3) */
 void mdfs_creds_init(void);

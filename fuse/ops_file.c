@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -32,9 +33,21 @@ static int passthrough_attach(fuse_req_t req, struct mdfs_inode *inode,
 			      int fd, struct fuse_file_info *fi)
 {
 	if (!inode->backing_id) {
-		/* registered with the daemon's credentials: they are what
-		 * the kernel uses for the backing file of every open */
-		int id = fuse_passthrough_open(req, fd);
+		int id;
+
+		/*
+		 * The kernel does every passthrough read, write and mmap of
+		 * the inode with the credentials of this call, whoever the
+		 * opener: not root's filesystem identity, with which any
+		 * caller's writes could take the blocks ext4 keeps for root
+		 * (resuid 0) and would kill no setuid bit. CAP_SYS_ADMIN,
+		 * which the call needs, is no filesystem capability and stays.
+		 */
+		setfsgid(MDFS_NOBODY);
+		setfsuid(MDFS_NOBODY);
+		id = fuse_passthrough_open(req, fd);
+		setfsuid(geteuid());
+		setfsgid(getegid());
 
 		if (id <= 0) {
 			md_err("passthrough open of inode %llu failed: %s\n",

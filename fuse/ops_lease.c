@@ -4,32 +4,21 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "abi.h"
 #include "caps.h"
+#include "dax.h"
 #include "eligible.h"
 #include "log.h"
 #include "mapdirect.h"
 #include "mdfs.h"
 #include "proc.h"
-
-static int fill_holes(struct mdfs_inode *inode)
-{
-	char procfd[MDFS_PROCFD_LEN];
-	int fd, err;
-
-	mdfs_procfd(inode->fd, procfd);
-	fd = open(procfd, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = md_allocate(fd);
-	close(fd);
-	return err;
-}
 
 /*
  * An unmediated writable open file of a process other than @pid that holds
@@ -91,17 +80,234 @@ void mdfs_lease_ended(uint64_t dev, uint64_t ino)
 	mdfs_forget_one(inode, 1);
 }
 
+/* how long a lease request waits for breakers already past the gate */
+#define EXCLUDE_WAIT_US (200 * 1000)
+
+/* Breakers that passed the gate before the exclusion began have run. */
+static bool exclude_settled(struct md_lfile *lf)
+{
+	for (int us = 0; us < EXCLUDE_WAIT_US; us += 100) {
+		if (md_exclude_idle(lf))
+			return true;
+		usleep(100);
+	}
+	return md_exclude_idle(lf);
+}
+
+/*
+ * The lease, once nobody can change the file (between md_exclude_begin
+ * and md_exclude_end): fill it (ALLOCATE, as the caller), check it, make
+ * its block map durable, grant (SPEC 4.1). Checking under the exclusion
+ * means no write slips between the check and the grant.
+ */
+static int grant(fuse_req_t req, struct mdfs_file *f, struct md_lease_req *rq,
+		 struct mapdirect_lease *arg, struct md_dispose *d)
+{
+	char reason[96];
+	uint32_t id;
+	int ret = -EAGAIN;
+
+	if (!exclude_settled(&f->inode->lf))
+		goto refused;
+	if (arg->flags & MAPDIRECT_LEASE_ALLOCATE) {
+		/* the caller's rights: quotas, reserved blocks (creds.c) */
+		ret = mdfs_creds_enter(req);
+		if (!ret) {
+			ret = md_allocate(f->fd);
+			mdfs_creds_leave();
+		}
+		if (ret)
+			goto refused;
+	}
+	ret = md_eligible(f->fd, mdfs.cfg.dax == MD_ON, reason, sizeof(reason));
+	if (ret < 0)
+		goto refused;
+	if (ret == 0) {
+		md_dbg("lease refused to pid %d: %s\n", rq->pid, reason);
+		ret = -EPERM;
+		goto refused;
+	}
+	/*
+	 * The block map durable before the grant: then on DAX a CPU cache
+	 * flush makes the holder's stores durable (no allocation or extent
+	 * conversion is left only in the journal). fsync, not fdatasync:
+	 * whatever the filesystem needs to find the blocks again.
+	 */
+	if (fsync(f->fd))
+		md_log_limited(LOG_WARNING, "lease of inode %llu granted "
+			       "without a durable block map: fsync: %s",
+			       (unsigned long long)f->inode->ino,
+			       strerror(errno));
+	else
+		rq->userflush = md_dax_fd(f->fd) == 1;
+	/* counts its own refusals */
+	ret = md_lease_take(mdfs.eng, &f->inode->lf, rq, d, &id);
+	if (ret)
+		return ret;
+	arg->lease_id = id;
+	arg->out_flags = rq->userflush ? MAPDIRECT_OUT_USERFLUSH : 0;
+	return 0;
+
+refused:
+	md_lease_refused(mdfs.eng);
+	return ret;
+}
+
+/*
+ * ALLOCATE leases are filled off the request's thread (a ring thread
+ * serves a whole CPU's queue), by a few threads that live as long as the
+ * session: over io_uring an answer hands the ring entry's next fetch to
+ * the answering thread, and a thread that exits cancels it (the next
+ * request on that entry fails with ECANCELED: seen with a thread a fill).
+ */
+struct fill {
+	struct fill *next;
+	fuse_req_t req;
+	struct mdfs_file *f;
+	struct md_lease_req rq;
+	char comm[16];
+	struct mapdirect_lease arg;
+	uid_t uid;
+};
+
+static const uint64_t one_fill[MDFS_SHARE_N] = { [MDFS_SHARE_FILLS] = 1 };
+
+static pthread_mutex_t fills_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fills_cond = PTHREAD_COND_INITIALIZER;
+/* under fills_lock: */
+static struct fill *fills_head, **fills_tail = &fills_head;
+static pthread_t fill_thread[MDFS_FILLS_MAX];
+static unsigned int fill_threads, fills_idle, fills_running;
+static bool fills_closed;	/* shutting down: no new fill */
+
+static void fill_one(struct fill *fl)
+{
+	struct md_dispose d;
+	int ret;
+
+	md_dispose_init(&d);
+	fl->rq.comm = fl->comm;
+	ret = grant(fl->req, fl->f, &fl->rq, &fl->arg, &d);
+	md_exclude_end(mdfs.eng, &fl->f->inode->lf, &d);
+	mdfs_dispose_run(&d);
+	mdfs_share_give(fl->uid, one_fill, -1);
+	if (ret)
+		fuse_reply_err(fl->req, -ret);
+	else
+		fuse_reply_ioctl(fl->req, 0, &fl->arg, sizeof(fl->arg));
+	free(fl);
+}
+
+static void *fill_main(void *arg)
+{
+	struct fill *fl;
+
+	mdfs_lock(&fills_lock, MDFS_LOCK_LEAF);
+	for (;;) {
+		while (!fills_head && !fills_closed) {
+			fills_idle++;
+			pthread_cond_wait(&fills_cond, &fills_lock);
+			fills_idle--;
+		}
+		if (!fills_head)
+			break;
+		fl = fills_head;
+		fills_head = fl->next;
+		if (!fills_head)
+			fills_tail = &fills_head;
+		fills_running++;
+		mdfs_unlock(&fills_lock, MDFS_LOCK_LEAF);
+		fill_one(fl);
+		mdfs_lock(&fills_lock, MDFS_LOCK_LEAF);
+		fills_running--;
+		pthread_cond_broadcast(&fills_cond);
+	}
+	mdfs_unlock(&fills_lock, MDFS_LOCK_LEAF);
+	return NULL;
+}
+
+/* @return 1: a fill thread answers; else as do_lease() */
+static int start_fill(fuse_req_t req, struct mdfs_file *f,
+		      const struct md_lease_req *rq,
+		      const struct mapdirect_lease *arg)
+{
+	uid_t uid = fuse_req_ctx(req)->uid;
+	struct fill *fl;
+	int ret = 1;
+
+	/* one fill a uid, a few in all: each holds a request (over
+	 * io_uring, a ring entry) for as long as its zeros take */
+	if (!mdfs_share_take(uid, one_fill, -1))
+		return -EAGAIN;
+	fl = calloc(1, sizeof(*fl));
+	if (!fl) {
+		mdfs_share_give(uid, one_fill, -1);
+		return -ENOMEM;
+	}
+	fl->req = req;
+	fl->f = f;
+	fl->rq = *rq;
+	memcpy(fl->comm, rq->comm, sizeof(fl->comm));
+	fl->arg = *arg;
+	fl->uid = uid;
+	mdfs_lock(&fills_lock, MDFS_LOCK_LEAF);
+	/* the fills share bounds them: never more waiting than threads */
+	if (!fills_closed && !fills_idle && fill_threads < MDFS_FILLS_MAX &&
+	    !pthread_create(&fill_thread[fill_threads], NULL, fill_main, NULL))
+		fill_threads++;
+	if (fills_closed || !fill_threads) {
+		ret = -EAGAIN;
+	} else {
+		*fills_tail = fl;
+		fills_tail = &fl->next;
+		pthread_cond_signal(&fills_cond);
+	}
+	mdfs_unlock(&fills_lock, MDFS_LOCK_LEAF);
+	if (ret < 0) {
+		mdfs_share_give(uid, one_fill, -1);
+		free(fl);
+	}
+	return ret;
+}
+
+void mdfs_fills_wait(void)
+{
+	mdfs_lock(&fills_lock, MDFS_LOCK_LEAF);
+	fills_closed = true;
+	pthread_cond_broadcast(&fills_cond);
+	while (fills_head || fills_running)
+		pthread_cond_wait(&fills_cond, &fills_lock);
+	mdfs_unlock(&fills_lock, MDFS_LOCK_LEAF);
+}
+
+void mdfs_fills_stop(void)
+{
+	unsigned int n;
+
+	mdfs_fills_wait();
+	mdfs_lock(&fills_lock, MDFS_LOCK_LEAF);
+	n = fill_threads;
+	fill_threads = 0;
+	mdfs_unlock(&fills_lock, MDFS_LOCK_LEAF);
+	for (unsigned int i = 0; i < n; i++)
+		pthread_join(fill_thread[i], NULL);
+}
+
+/*
+ * MAPDIRECT_IOC_LEASE. @return 0 (answer @arg), -errno, or 1 when a fill
+ * thread took the request over and answers it.
+ */
 static int do_lease(fuse_req_t req, struct mdfs_file *f,
 		    struct mapdirect_lease *arg)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct md_lease_req rq = { 0 };
 	struct timespec now;
+	uint32_t id, flags;
 	pid_t writer;
-	char reason[96], comm[16];
+	char comm[16];
 	struct md_dispose d;
 	struct stat st;
-	uint32_t id;
 	int ret;
 
 	/*
@@ -127,23 +333,15 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	ret = -EACCES;
 	if (st.st_uid != ctx->uid && !md_caps_has(ctx->pid, CAP_LEASE))
 		goto refused;
+	/* ALLOCATE writes: through a file the caller may write (SPEC 4.1) */
+	ret = -EBADF;
+	if ((arg->flags & MAPDIRECT_LEASE_ALLOCATE) &&
+	    (f->flags & O_ACCMODE) == O_RDONLY)
+		goto refused;
 	rq.pid = md_proc_tgid(ctx->pid);
 	ret = rq.pid;
 	if (rq.pid < 0)
 		goto refused;
-	if (arg->flags & MAPDIRECT_LEASE_ALLOCATE) {
-		ret = fill_holes(f->inode);
-		if (ret)
-			goto refused;
-	}
-	ret = md_eligible(f->fd, mdfs.cfg.dax == MD_ON, reason, sizeof(reason));
-	if (ret < 0)
-		goto refused;
-	if (ret == 0) {
-		md_dbg("lease refused to pid %d: %s\n", rq.pid, reason);
-		ret = -EPERM;
-		goto refused;
-	}
 	md_proc_comm(rq.pid, comm);
 	rq.owner = &f->lo;
 	rq.tid = ctx->pid;
@@ -153,26 +351,41 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	clock_gettime(CLOCK_REALTIME, &now);
 	rq.since_real_ms = (uint64_t)now.tv_sec * 1000 +
 			   (uint64_t)now.tv_nsec / 1000000;
-	md_dispose_init(&d);
-	/* the writers' check and the grant under one lock: an open decides
-	 * mediated or not under it too */
+	arg->out_flags = 0;
+	/* SPEC 4.1: the same open file, the same lease (nothing to check) */
+	if (!md_lease_again(mdfs.eng, &f->inode->lf, &f->lo, &id, &flags)) {
+		arg->lease_id = id;
+		if (flags & MD_LEASE_USERFLUSH)
+			arg->out_flags = MAPDIRECT_OUT_USERFLUSH;
+		return 0;
+	}
+
+	/* the writers' check and the exclusion under one lock: an open
+	 * decides mediated or not under it too */
 	mdfs_lock(&f->inode->lock, MDFS_LOCK_INODE);
 	writer = mdfs_foreign_writer(f->inode, rq.pid);
-	if (!writer)
-		/* counts its own refusals */
-		ret = md_lease_take(mdfs.eng, &f->inode->lf, &rq, &d, &id);
+	ret = writer ? -EAGAIN : md_exclude_begin(mdfs.eng, &f->inode->lf);
 	mdfs_unlock(&f->inode->lock, MDFS_LOCK_INODE);
-	mdfs_dispose_run(&d);
-	if (writer) {
+	if (writer)
 		md_dbg("lease refused to pid %d: open for writing by pid %d\n",
 		       rq.pid, writer);
-		ret = -EAGAIN;
+	if (ret)
+		goto refused;
+
+	if (arg->flags & MAPDIRECT_LEASE_ALLOCATE) {
+		ret = start_fill(req, f, &rq, arg);
+		if (ret == 1)
+			return 1;
+		md_dispose_init(&d);
+		md_exclude_end(mdfs.eng, &f->inode->lf, &d);
+		mdfs_dispose_run(&d);
 		goto refused;
 	}
-	if (ret)
-		return ret;
-	arg->lease_id = id;
-	return 0;
+	md_dispose_init(&d);
+	ret = grant(req, f, &rq, arg, &d);
+	md_exclude_end(mdfs.eng, &f->inode->lf, &d);
+	mdfs_dispose_run(&d);
+	return ret;
 
 refused:
 	md_lease_refused(mdfs.eng);
@@ -209,7 +422,8 @@ static int do_getlease(fuse_req_t req, struct mdfs_inode *inode,
 	arg->state = states[state];
 	arg->holders = holders;
 	arg->lease_id = id;
-	arg->lease_flags = flags;
+	arg->lease_flags = flags & ~MD_LEASE_USERFLUSH;
+	arg->out_flags = flags & MD_LEASE_USERFLUSH ? MAPDIRECT_OUT_USERFLUSH : 0;
 	arg->ms_left = left;
 	return 0;
 }
@@ -239,6 +453,8 @@ void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	switch (cmd) {
 	case MAPDIRECT_IOC_LEASE:
 		ret = do_lease(req, mdfs_file(fi), &u.lease);
+		if (ret == 1)
+			return;	/* a fill thread answers */
 		break;
 	case MAPDIRECT_IOC_UNLEASE:
 		ret = do_unlease(mdfs_file(fi), &u.unlease);

@@ -23,12 +23,22 @@
 #define MAPDIRECT_LEASE_FLAGS		(MAPDIRECT_LEASE_ALLOCATE | \
 					 MAPDIRECT_LEASE_EXCLUSIVE)
 
+/*
+ * out_flags of struct mapdirect_lease and struct mapdirect_lease_info:
+ * while the caller's lease is held and not breaking, a CPU cache flush and
+ * fence make stores through a mapping of the file durable: the backing file
+ * is DAX and the daemon made its block map durable before the grant (SPEC
+ * 4.1). Clear once a break starts, after revocation, and off DAX: then
+ * msync() is what makes stores durable.
+ */
+#define MAPDIRECT_OUT_USERFLUSH		(1u << 0)
+
 /* MAPDIRECT_IOC_LEASE: take a layout lease through this open file. */
 struct mapdirect_lease {
 	__u32 size;		/* in: sizeof(struct mapdirect_lease) */
 	__u32 flags;		/* in: MAPDIRECT_LEASE_* */
 	__u32 signal;		/* in: queued when a break starts; 0 = none */
-	__u32 reserved0;	/* must be 0 */
+	__u32 out_flags;	/* out: MAPDIRECT_OUT_*; in: must be 0 */
 	__u64 lease_id;		/* out: never 0 */
 	__u64 reserved[4];	/* must be 0 */
 };
@@ -55,7 +65,8 @@ struct mapdirect_lease_info {
 	__u64 lease_id;		/* out: the caller's lease on the file, or 0 */
 	__u64 ms_left;		/* out: until revocation, while breaking */
 	__u32 lease_flags;	/* out: flags of the caller's lease */
-	__u32 reserved0;	/* must be 0 */
+	__u32 out_flags;	/* out: MAPDIRECT_OUT_* of the caller's lease;
+				 * in: must be 0 */
 	__u64 reserved[3];	/* must be 0 */
 };
 

@@ -66,7 +66,7 @@ Test(core_abi, malformed_lease_is_einval)
 	l.signal = 65;
 	cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_LEASE, &l, sizeof(l), &out), -EINVAL);
 	l = good;
-	l.reserved0 = 1;
+	l.out_flags = 1;
 	cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_LEASE, &l, sizeof(l), &out), -EINVAL);
 	for (int i = 0; i < 4; i++) {
 		l = good;
@@ -96,7 +96,7 @@ Test(core_abi, unlease_and_getlease_checks)
 	cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_UNLEASE, &u, sizeof(u), &out), -EINVAL);
 
 	cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_GETLEASE, &i, sizeof(i), &out), 0);
-	i.reserved0 = 2;
+	i.out_flags = 2;
 	cr_assert_eq(md_abi_decode(MAPDIRECT_IOC_GETLEASE, &i, sizeof(i), &out), -EINVAL);
 }
 

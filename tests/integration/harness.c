@@ -1148,8 +1148,15 @@ void mdfs_mount(struct mdfs_fs *fs, const char *opts)
 
 void mdfs_mount_ext4(struct mdfs_fs *fs, const char *opts)
 {
+	mdfs_mount_ext4_mkfs(fs, NULL, opts);
+}
+
+void mdfs_mount_ext4_mkfs(struct mdfs_fs *fs, const char *const mkfs_extra[],
+			  const char *opts)
+{
+	const char *argv[16] = { "mkfs.ext4", "-q", "-F", "-b", "4096" };
 	char image[PATH_MAX];
-	int fd;
+	int fd, n = 5;
 
 	mdfs_setup(fs);
 	mdfs_pathf(image, "%s/ext4.img", fs->tmp);
@@ -1158,8 +1165,11 @@ void mdfs_mount_ext4(struct mdfs_fs *fs, const char *opts)
 	cr_assert_eq(ftruncate(fd, 64 << 20), 0, "truncate %s: %s", image,
 		     strerror(errno));
 	close(fd);
-	mdfs_cmd(fs, (const char *const[]){ "mkfs.ext4", "-q", "-F", "-b",
-					    "4096", image, NULL });
+	while (mkfs_extra && *mkfs_extra && n < 14)
+		argv[n++] = *mkfs_extra++;
+	argv[n++] = image;
+	argv[n] = NULL;
+	mdfs_cmd(fs, argv);
 	/* mount(8) sets up the loop device with autoclear */
 	fs->ext4 = true;
 	mdfs_cmd(fs, (const char *const[]){ "mount", "-o", "loop", image,

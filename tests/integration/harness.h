@@ -154,6 +154,9 @@ void mdfs_setup(struct mdfs_fs *fs);
 void mdfs_mount(struct mdfs_fs *fs, const char *opts);
 /* the same over an ext4 image loop-mounted on backing/ */
 void mdfs_mount_ext4(struct mdfs_fs *fs, const char *opts);
+/* ... made with @mkfs_extra (NULL-terminated) added to mkfs.ext4's args */
+void mdfs_mount_ext4_mkfs(struct mdfs_fs *fs, const char *const mkfs_extra[],
+			  const char *opts);
 /*
  * Start the daemon on the fixture's (possibly changed) backing and mnt
  * and wait until the mount is in /proc/self/mountinfo; fails the test with
@@ -342,7 +345,8 @@ struct lop {
 	long long ms;		/* how long the call took */
 	int byte;		/* LOP_PREAD: first byte read */
 	int sig_no, sig_code, sig_value;	/* LOP_SIGWAIT */
-	struct mapdirect_lease_info info;	/* LOP_GETLEASE */
+	struct mapdirect_lease_info info;	/* LOP_GETLEASE; LOP_LEASE:
+						 * out_flags */
 };
 
 /* Run @o in @a (NULL: here), fill its out fields. @return o->ret */

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -123,6 +124,57 @@ MDFS_LEASE_TEST(lease_abi, lease_returns_id_getlease_reports_it, NULL)
 	close(obs);
 }
 
+/* STATX_ATTR_DAX of the backing file @rel: what the machine says */
+static bool backing_dax(struct mdfs_fs *fs, const char *rel)
+{
+	struct statx stx;
+
+	cr_assert_eq(statx(AT_FDCWD, mdfs_bpath(fs, "%s", rel), 0,
+			   STATX_BASIC_STATS, &stx), 0);
+	return stx.stx_attributes_mask & STATX_ATTR_DAX &&
+	       stx.stx_attributes & STATX_ATTR_DAX;
+}
+
+/*
+ * SPEC 4.1 "Durable block map": the grant and GETLEASE say whether a CPU
+ * cache flush makes the holder's stores durable: exactly where the
+ * backing file is DAX (statx), while the lease is held, not once its
+ * break started; never for a process without a lease.
+ */
+MDFS_LEASE_TEST(lease_abi, userflush_where_dax_until_the_break,
+		"lease_break_time=5")
+{
+	struct mdfs_agent *h = mdfs_agent_start(-1, -1);
+	struct mdfs_agent *b = mdfs_agent_start(-1, -1);
+	struct mapdirect_lease_info i;
+	struct lop o;
+	bool dax;
+	int fd, bfd, obs;
+
+	lease_file(fs, "f", SIZE, 'a');
+	dax = backing_dax(fs, "f");
+	obs = lease_obs(fs, "f");
+	fd = LOP_OK(h, op_open(mdfs_mpath(fs, "f"), O_RDWR));
+	o = op_lease(fd, 0, 0);
+	cr_assert_geq(lop_run(h, &o), 1);
+	cr_assert_eq(!!(o.info.out_flags & MAPDIRECT_OUT_USERFLUSH), dax,
+		     "the grant's USERFLUSH is %u, the backing file's DAX %d",
+		     o.info.out_flags, dax);
+	cr_assert_eq(o.info.out_flags & ~MAPDIRECT_OUT_USERFLUSH, 0);
+	lease_info(h, fd, &i);
+	cr_assert_eq(!!(i.out_flags & MAPDIRECT_OUT_USERFLUSH), dax);
+	lease_info(NULL, obs, &i);
+	cr_assert_eq(i.out_flags, 0, "USERFLUSH for a process without lease");
+
+	bfd = LOP_OK(b, op_open(mdfs_mpath(fs, "f"), O_RDWR | O_NONBLOCK));
+	cr_assert_eq(lop_do(b, op_pwrite(bfd, 0, 'b', 10)), -EAGAIN);
+	assert_lease_becomes(obs, MAPDIRECT_STATE_BREAKING, 1, 3000);
+	lease_info(h, fd, &i);
+	cr_assert_eq(i.out_flags, 0, "USERFLUSH while the lease breaks");
+	LOP_OK(h, op_unlease(fd, 0));
+	close(obs);
+}
+
 /* SPEC 4.1 "Taking a lease again on the same open file returns the same id" */
 MDFS_LEASE_TEST(lease_abi, same_open_file_same_id, NULL)
 {
@@ -218,7 +270,7 @@ MDFS_LEASE_TEST(lease_abi, lease_einval_on_bad_arguments, NULL)
 	EXPECT_EINVAL("size 0", size, 0);
 	EXPECT_EINVAL("size - 8", size, sizeof(l) - 8);
 	EXPECT_EINVAL("size + 8", size, sizeof(l) + 8);
-	EXPECT_EINVAL("reserved0 1", reserved0, 1);
+	EXPECT_EINVAL("out_flags 1 (an out field)", out_flags, 1);
 	EXPECT_EINVAL("reserved[0] 1", reserved[0], 1);
 	EXPECT_EINVAL("reserved[3] 1", reserved[3], 1);
 	EXPECT_EINVAL("flag 1 << 2", flags, 1u << 2);
@@ -284,7 +336,7 @@ MDFS_LEASE_TEST(lease_abi, unlease_getlease_einval_on_bad_arguments, NULL)
 	EXPECT(MAPDIRECT_IOC_GETLEASE, i, igood, "size - 4", size,
 	       sizeof(i) - 4);
 	EXPECT(MAPDIRECT_IOC_GETLEASE, i, igood, "flags 1", flags, 1);
-	EXPECT(MAPDIRECT_IOC_GETLEASE, i, igood, "reserved0", reserved0, 1);
+	EXPECT(MAPDIRECT_IOC_GETLEASE, i, igood, "out_flags", out_flags, 1);
 	EXPECT(MAPDIRECT_IOC_GETLEASE, i, igood, "reserved[2]", reserved[2],
 	       1);
 #undef EXPECT

@@ -58,6 +58,7 @@ static long long lop_call(struct lop *o)
 		};
 
 		r = ioctl(o->fd, MAPDIRECT_IOC_LEASE, &l);
+		o->info.out_flags = l.out_flags;
 		return r < 0 ? r : (long long)l.lease_id;
 	}
 	case LOP_UNLEASE: {
