@@ -54,17 +54,13 @@ int mdfs_stat(struct mdfs_inode *inode, struct stat *st)
 
 static void inode_init(struct mdfs_inode *inode, int fd, const struct stat *st)
 {
+	/* every list and count starts empty, those added later too */
+	memset(inode, 0, sizeof(*inode));
 	inode->fd = fd;
 	inode->dev = st->st_dev;
 	inode->ino = st->st_ino;
 	inode->type = st->st_mode & S_IFMT;
 	inode->nlookup = 1;
-	inode->nopen = 0;
-	inode->backing_id = 0;
-	inode->privs = false;
-	inode->orphan = false;
-	inode->writers = NULL;
-	inode->orphan_next = NULL;
 	md_lfile_init(&inode->lf, st->st_dev, st->st_ino);
 	pthread_mutex_init(&inode->lock, NULL);
 }
