@@ -124,6 +124,9 @@ void mdfs_parked_run(struct mdfs_parked *pk)
 		break;
 	case OP_OPEN:
 		n = mdfs_do_open(pk->req, pk->inode, &pk->fi);
+		/* O_TRUNC broke the lease: the new open file did */
+		if (n == 0)
+			mdfs_file_broke(mdfs_file(&pk->fi), pk->tid, pk->uid);
 		break;
 	case OP_COPY:
 		n = mdfs_do_copy(pk->f_in, pk->off_in, pk->f, pk->off,
@@ -174,6 +177,10 @@ void mdfs_break(struct mdfs_parked *pk, struct mdfs_inode *inode,
 	int ret;
 
 	md_dispose_init(&d);
+	/* no new lease while its file is open (README: anti-starvation);
+	 * before md_break, after which @pk may be run and gone */
+	if (pk->f)
+		mdfs_file_broke(pk->f, pk->tid, pk->uid);
 	if (__atomic_load_n(&mdfs.stopping, __ATOMIC_RELAXED)) {
 		/* shutting down: breaks ended as timeouts, nobody waits */
 		__atomic_add_fetch(&inode->lf.inflight, 1, __ATOMIC_SEQ_CST);

@@ -82,6 +82,12 @@ struct mdfs_inode {
 	/* unmediated writable open files (mediate=leased), under ->lock:
 	 * a lease is refused while one of a non-holder exists (SPEC 3.1) */
 	struct mdfs_file *writers;
+	/* open files through which a lease was broken, under ->lock (utlist):
+	 * while one of another user is open, that user's leases are refused
+	 * (anti-starvation: a holder that re-leases after each break cannot
+	 * hold off another user's writer for ever; Linux refuses a read
+	 * lease while the file is open for writing at all) */
+	struct mdfs_file *breakers;
 	/* forgotten by the kernel but leased: kept until the leases end;
 	 * under table_lock */
 	bool orphan;
@@ -109,6 +115,11 @@ struct mdfs_file {
 	bool mediated;		/* its writes reach the daemon */
 	pid_t tgid;		/* unmediated writers: the process */
 	struct mdfs_file *wprev, *wnext;	/* inode->writers */
+	/* the process that broke a lease through it, under inode->lock;
+	 * 0: none, -1: one the daemon cannot see; and its uid */
+	pid_t broke_tgid;
+	uid_t broke_uid;
+	struct mdfs_file *bprev, *bnext;	/* inode->breakers */
 	bool stop_watch;	/* shutdown waits for its release */
 };
 
@@ -265,6 +276,9 @@ int mdfs_do_setattr(struct mdfs_inode *inode, struct stat *attr, int valid,
 void mdfs_reply_open(fuse_req_t req, int err, struct fuse_file_info *fi);
 void mdfs_reply_attr(fuse_req_t req, int err, const struct stat *st);
 
+/* ops_file.c: @f broke a lease, through caller thread @tid of @uid */
+void mdfs_file_broke(struct mdfs_file *f, pid_t tid, uid_t uid);
+
 /* ops_lease.c */
 /* at shutdown: refuse new ALLOCATE fills, wait for those queued and
  * running (they exclude breakers) */
@@ -272,6 +286,10 @@ void mdfs_fills_wait(void);
 /* ... and end the fill threads, once nothing will be answered any more */
 void mdfs_fills_stop(void);
 int mdfs_foreign_writer(struct mdfs_inode *inode, pid_t pid);
+/* an open file through which a user other than @uid broke a lease of
+ * the file; must hold inode->lock. @return its process (-1: unseen), or
+ * 0 (none, or @uid is root's) */
+pid_t mdfs_waiting_breaker(struct mdfs_inode *inode, uid_t uid);
 void mdfs_lease_ended(uint64_t dev, uint64_t ino);
 void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		struct fuse_file_info *fi, unsigned int flags,

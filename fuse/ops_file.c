@@ -14,6 +14,7 @@
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <utlist.h>
 
 #include "buildconf.h"
 #include "log.h"
@@ -149,10 +150,37 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 	return 0;
 }
 
+void mdfs_file_broke(struct mdfs_file *f, pid_t tid, uid_t uid)
+{
+	struct mdfs_inode *inode = f->inode;
+	pid_t tgid;
+
+	if (__atomic_load_n(&f->broke_tgid, __ATOMIC_RELAXED))
+		return;
+	/* /proc before the lock */
+	tgid = md_proc_tgid(tid);
+	if (tgid <= 0)
+		tgid = -1;
+	mdfs_lock(&inode->lock, MDFS_LOCK_INODE);
+	if (!f->broke_tgid) {
+		f->broke_uid = uid;
+		__atomic_store_n(&f->broke_tgid, tgid, __ATOMIC_RELAXED);
+		DL_APPEND2(inode->breakers, f, bprev, bnext);
+	}
+	mdfs_unlock(&inode->lock, MDFS_LOCK_INODE);
+}
+
 static void file_put(struct mdfs_file *f)
 {
 	struct mdfs_inode *inode = f->inode;
 	struct md_dispose d;
+
+	/* a lease may be taken again once the breaker has let go */
+	if (__atomic_load_n(&f->broke_tgid, __ATOMIC_RELAXED)) {
+		mdfs_lock(&inode->lock, MDFS_LOCK_INODE);
+		DL_DELETE2(inode->breakers, f, bprev, bnext);
+		mdfs_unlock(&inode->lock, MDFS_LOCK_INODE);
+	}
 
 	/* no longer a writer before its lease's end is looked at */
 	if (!f->mediated && (f->flags & O_ACCMODE) != O_RDONLY) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <utlist.h>
 
 #include "abi.h"
 #include "caps.h"
@@ -38,6 +39,18 @@ int mdfs_foreign_writer(struct mdfs_inode *inode, pid_t pid)
 		if (!id)
 			return f->tgid > 0 ? f->tgid : -1;
 	}
+	return 0;
+}
+
+pid_t mdfs_waiting_breaker(struct mdfs_inode *inode, uid_t uid)
+{
+	struct mdfs_file *f;
+
+	if (uid == 0)
+		return 0;	/* root may starve a user's writer: it is root */
+	DL_FOREACH2(inode->breakers, f, bnext)
+		if (f->broke_uid != uid)
+			return f->broke_tgid;
 	return 0;
 }
 
@@ -364,6 +377,8 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	 * decides mediated or not under it too */
 	mdfs_lock(&f->inode->lock, MDFS_LOCK_INODE);
 	writer = mdfs_foreign_writer(f->inode, rq.pid);
+	if (!writer)
+		writer = mdfs_waiting_breaker(f->inode, ctx->uid);
 	ret = writer ? -EAGAIN : md_exclude_begin(mdfs.eng, &f->inode->lf);
 	mdfs_unlock(&f->inode->lock, MDFS_LOCK_INODE);
 	if (writer)

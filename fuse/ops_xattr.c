@@ -61,8 +61,8 @@ static void render_device(struct md_buf *b)
 		md_buf_printf(b, "none\n");
 }
 
-/* Could @reader (a tgid) lease the file now, and if not, why not */
-static int render_eligible(struct mdfs_inode *inode, pid_t reader,
+/* Could @reader (a tgid, of @uid) lease the file now, and if not, why not */
+static int render_eligible(struct mdfs_inode *inode, pid_t reader, uid_t uid,
 			   struct md_buf *b)
 {
 	char procfd[MDFS_PROCFD_LEN], reason[96];
@@ -82,6 +82,8 @@ static int render_eligible(struct mdfs_inode *inode, pid_t reader,
 		mdfs_lock(&inode->lock, MDFS_LOCK_INODE);
 		/* the reader's own writable opens do not stand in its way */
 		writer = mdfs_foreign_writer(inode, reader > 0 ? reader : 0);
+		if (!writer)
+			writer = mdfs_waiting_breaker(inode, uid);
 		mdfs_unlock(&inode->lock, MDFS_LOCK_INODE);
 		if (writer > 0) {
 			snprintf(reason, sizeof(reason),
@@ -134,7 +136,8 @@ static int virtual_value(fuse_req_t req, struct mdfs_inode *inode,
 		return mdfs_leases_text(req, inode, b);
 	} else if (!strcmp(what, "eligible")) {
 		return render_eligible(inode,
-				       md_proc_tgid(fuse_req_ctx(req)->pid), b);
+				       md_proc_tgid(fuse_req_ctx(req)->pid),
+				       fuse_req_ctx(req)->uid, b);
 	} else if (!strcmp(what, "dax")) {
 		dax = md_dax_fd(inode->fd);
 		if (dax < 0)

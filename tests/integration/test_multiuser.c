@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define ATTACKER 1000
@@ -807,4 +808,80 @@ MDFS_LEASE_TEST_NOMOUNT(multiuser, allocate_acts_as_the_caller)
 		      "left %llu free blocks of %llu",
 		      (unsigned long long)after.f_bfree,
 		      (unsigned long long)before.f_bfree);
+}
+
+/* ---- finding 4: a holder that re-leases after every break -------------- */
+
+/* In an agent: getxattr user.mapdirect.eligible of the path in @buf */
+static long eligible_in_agent(void *buf)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s", (char *)buf);
+	n = getxattr(path, "user.mapdirect.eligible", buf, 255);
+	((char *)buf)[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+/* user.mapdirect.eligible as agent @a's process reads it (a static) */
+static const char *agent_eligible(struct mdfs_agent *a, const char *path)
+{
+	static char buf[MDFS_AGENT_BUF];
+	int err;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	cr_assert_gt(mdfs_agent_call(a, eligible_in_agent, buf, sizeof(buf),
+				     &err), 0, "getxattr eligible: %s",
+		     strerror(err));
+	return buf;
+}
+
+/*
+ * Finding 4: uid 1000 leases its file (mode 0666) and takes the lease
+ * again after each revocation; uid 1001's every write then waits a whole
+ * lease_break_time, for ever. Now a user's lease is refused (EAGAIN,
+ * and user.mapdirect.eligible names the writer) while a file through
+ * which another user waited for a break is open (README "Layout leases"):
+ * the victim's next writes run at once, no break starts; once it closes
+ * the file, the lease is granted again.
+ */
+MDFS_LEASE_TEST(multiuser, releasing_holder_cannot_starve_a_writer,
+		"allow_other,lease_break_time=0.3,revoke=none")
+{
+	struct mdfs_agent *v = mdfs_agent_start(VICTIM, VICTIM);
+	struct lease_holder h = { .a = mdfs_agent_start(ATTACKER, ATTACKER) };
+	char want[64];
+	long long breaks;
+	int vfd, fd2, obs;
+
+	user_file(fs, "f", ATTACKER, 0666, SIZE, 'a');
+	obs = lease_obs(fs, "f");
+	lease_hold(fs, &h, "f", 0, 0);
+	vfd = LOP_OK(v, op_open(mdfs_mpath(fs, "f"), O_RDWR));
+	/* the first write waits for the revocation: the holder ignores it */
+	cr_assert_eq(lop_do(v, op_pwrite(vfd, 0, 'v', 100)), 100);
+	assert_lease_becomes(obs, MAPDIRECT_STATE_NONE, 0, HANG_MS);
+	cr_assert_eq(lease_stat(fs, "leases_revoked"), 1);
+	/* the holder comes back at once: refused while the writer is open */
+	fd2 = LOP_OK(h.a, op_open(mdfs_mpath(fs, "f"), O_RDWR));
+	cr_assert_eq(lop_do(h.a, op_lease(fd2, 0, 0)), -EAGAIN,
+		     "uid %d leased again beside uid %d's writer", ATTACKER,
+		     VICTIM);
+	snprintf(want, sizeof(want), "no: open for writing by pid %d\n",
+		 v->pid);
+	cr_assert_str_eq(agent_eligible(h.a, mdfs_mpath(fs, "f")), want,
+			 "user.mapdirect.eligible, as the holder sees it");
+	breaks = lease_stat(fs, "breaks_started");
+	for (int k = 0; k < 5; k++)
+		cr_assert_eq(lop_do(v, op_pwrite(vfd, 100 * k, 'w', 100)),
+			     100);
+	cr_assert_eq(lease_stat(fs, "breaks_started"), breaks,
+		     "the victim's writes started breaks again");
+	LOP_OK(v, op_close(vfd));
+	cr_assert_geq(lease_retry(h.a, fd2, 0, 0, HANG_MS), 1,
+		      "no lease once the writer closed");
+	LOP_OK(h.a, op_close(fd2));
+	LOP_OK(h.a, op_close(h.fd));
+	close(obs);
 }
