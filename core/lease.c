@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The lease engine: see lease.h for the states and the contract. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uthash.h>
 
 #include "lease.h"
@@ -26,6 +28,7 @@ struct md_lease {
 	uint64_t since_real_ms;
 	uint64_t deadline_ms;	/* while breaking; never 0 then */
 	bool userflush;		/* md_lease_req.userflush at grant */
+	struct md_thread *thread;	/* that took it: its pidfd, or NULL */
 	struct md_owner *owner;	/* NULL once the open file is closed */
 	void *poll;		/* the owner's poll handle, to notify */
 	struct md_lfile *lf;
@@ -37,9 +40,18 @@ struct md_lease {
 	char comm[16];
 };
 
+/* A thread of a holder that took leases: one pidfd for all of them */
+struct md_thread {
+	pid_t tid;
+	int fd;			/* pidfd of the thread */
+	unsigned int refs;	/* leases it took that live */
+	struct md_thread *next;
+};
+
 struct md_holder {
 	pid_t pid;
 	int watch;		/* handle from ops->watch, or -1 */
+	struct md_thread *threads;	/* that took its leases */
 	/* the census of one break start, shared by the holder's leases */
 	uint64_t census_gen;
 	int census;
@@ -90,8 +102,20 @@ void md_dispose_init(struct md_dispose *d)
 
 void md_dispose_fini(struct md_dispose *d)
 {
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->ev[i].pidfd >= 0)
+			close(d->ev[i].pidfd);
+		if (d->ev[i].tidfd >= 0)
+			close(d->ev[i].tidfd);
+	}
 	free(d->ev);
 	md_dispose_init(d);
+}
+
+/* -1 for -1, else a close-on-exec duplicate (-1 without fds) */
+static int dup_fd(int fd)
+{
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
 static struct md_event *push_event(struct md_dispose *d,
@@ -119,8 +143,16 @@ static struct md_event *push_event(struct md_dispose *d,
 	ev->tid = l->tid;
 	ev->dev = l->lf->dev;
 	ev->ino = l->lf->ino;
+	ev->pidfd = ev->tidfd = -1;
 	memcpy(ev->comm, l->comm, sizeof(ev->comm));
 	return ev;
+}
+
+/* @ev signals the holder of @l: by pidfds, which no other process has */
+static void aim(struct md_event *ev, const struct md_lease *l)
+{
+	ev->pidfd = dup_fd(l->holder->watch);
+	ev->tidfd = dup_fd(l->thread ? l->thread->fd : -1);
 }
 
 /* Hand a poll handle to the embedder to drop. */
@@ -209,6 +241,48 @@ static void mark_dirty(struct md_engine *eng, struct md_lfile *lf)
 	eng->dirty = lf;
 }
 
+/* Lease of @h taken by thread @tid through pidfd @fd (> 0, which is ours
+ * now): @return its shared record, or NULL (no pidfd, no memory) */
+static struct md_thread *thread_get(struct md_holder *h, pid_t tid, int fd)
+{
+	struct md_thread *t;
+
+	for (t = h->threads; t; t = t->next)
+		if (t->tid == tid)
+			break;
+	if (t) {
+		/* the same thread as before: its pidfd is ours already */
+		if (fd > 0)
+			close(fd);
+	} else if (fd > 0) {
+		t = calloc(1, sizeof(*t));
+		if (!t) {
+			close(fd);
+			return NULL;
+		}
+		t->tid = tid;
+		t->fd = fd;
+		t->next = h->threads;
+		h->threads = t;
+	}
+	if (t)
+		t->refs++;
+	return t;
+}
+
+static void thread_put(struct md_holder *h, struct md_thread *t)
+{
+	struct md_thread **pp;
+
+	if (!t || --t->refs)
+		return;
+	for (pp = &h->threads; *pp != t; pp = &(*pp)->next)
+		;
+	*pp = t->next;
+	close(t->fd);
+	free(t);
+}
+
 /* End lease @l; @counter is the stats counter of the reason. */
 static void remove_lease(struct md_engine *eng, struct md_lease *l,
 			 uint64_t *counter, struct md_dispose *d)
@@ -251,6 +325,7 @@ static void remove_lease(struct md_engine *eng, struct md_lease *l,
 	if (l->owner)
 		l->owner->lease = NULL;
 	put_poll(d, l);
+	thread_put(h, l->thread);
 	__atomic_sub_fetch(&lf->nleases, 1, __ATOMIC_SEQ_CST);
 	eng->st.active--;
 	(*counter)++;
@@ -287,7 +362,7 @@ static bool still_mapped(struct md_engine *eng, const struct md_lease *l,
 		return true;
 	/* the cache holds for one file within one break_others() */
 	if (!in_break || h->census_gen != eng->census_gen) {
-		h->census = eng->ops->maps(eng->ctx, l->pid, l->lf);
+		h->census = eng->ops->maps(eng->ctx, l->pid, h->watch, l->lf);
 		h->census_gen = eng->census_gen;
 	}
 	return h->census == 1;
@@ -322,6 +397,8 @@ static void start_break(struct md_engine *eng, struct md_lease *l,
 	}
 	ev = push_event(d, MD_EV_BREAK, l);
 	if (ev) {
+		if (l->signo)
+			aim(ev, l);
 		ev->signo = l->signo;
 		ev->poll = l->poll;
 		l->poll = NULL;
@@ -398,8 +475,11 @@ static void settle(struct md_engine *eng, uint64_t now, struct md_dispose *d)
 		if ((l = eng->t_head) && l->deadline_ms <= now) {
 			struct md_event *ev = push_event(d, MD_EV_REVOKE, l);
 
-			if (ev)
+			if (ev) {
 				ev->signo = sig[eng->revoke];
+				if (ev->signo)
+					aim(ev, l);
+			}
 			remove_lease(eng, l, &eng->st.revoked, d);
 			continue;
 		}
@@ -542,7 +622,13 @@ static uint32_t alloc_id(struct md_engine *eng)
 	return id;
 }
 
-static struct md_holder *get_holder(struct md_engine *eng, pid_t pid)
+/*
+ * The holder @pid, watched. A holder the embedder cannot watch is none: its
+ * exit would go unnoticed and a revocation signal could reach whoever has
+ * its pid by then. @return it, or NULL and *@err.
+ */
+static struct md_holder *get_holder(struct md_engine *eng, pid_t pid,
+				    int *err)
 {
 	struct md_holder *h;
 
@@ -550,10 +636,17 @@ static struct md_holder *get_holder(struct md_engine *eng, pid_t pid)
 	if (h)
 		return h;
 	h = calloc(1, sizeof(*h));
-	if (!h)
+	if (!h) {
+		*err = -ENOMEM;
 		return NULL;
+	}
 	h->pid = pid;
 	h->watch = eng->ops->watch ? eng->ops->watch(eng->ctx, pid) : -1;
+	if (eng->ops->watch && h->watch < 0) {
+		free(h);
+		*err = -EMFILE;
+		return NULL;
+	}
 	HASH_ADD(hh, eng->holders, pid, sizeof(pid), h);
 	return h;
 }
@@ -569,6 +662,7 @@ int md_lease_take(struct md_engine *eng, struct md_lfile *lf,
 		  const struct md_lease_req *rq, struct md_dispose *d,
 		  uint32_t *id)
 {
+	int tidfd = rq->tidfd > 0 ? rq->tidfd : -1;
 	struct md_holder *h;
 	struct md_lease *l;
 	int ret = 0;
@@ -576,6 +670,8 @@ int md_lease_take(struct md_engine *eng, struct md_lfile *lf,
 	if ((rq->flags & ~MAPDIRECT_LEASE_FLAGS) || !rq->owner ||
 	    rq->signo < 0 || rq->signo > SIGRTMAX) {
 		md_lease_refused(eng);
+		if (tidfd >= 0)
+			close(tidfd);
 		return -EINVAL;
 	}
 
@@ -607,10 +703,9 @@ int md_lease_take(struct md_engine *eng, struct md_lfile *lf,
 		ret = -ENOMEM;
 		goto unpublish;
 	}
-	h = get_holder(eng, rq->pid);
+	h = get_holder(eng, rq->pid, &ret);
 	if (!h) {
 		free(l);
-		ret = -ENOMEM;
 		goto unpublish;
 	}
 	l->id = alloc_id(eng);
@@ -621,6 +716,8 @@ int md_lease_take(struct md_engine *eng, struct md_lfile *lf,
 	l->since_ms = now_ms(eng);
 	l->since_real_ms = rq->since_real_ms;
 	l->userflush = rq->userflush;
+	l->thread = thread_get(h, rq->tid, tidfd);
+	tidfd = -1;	/* the holder's now */
 	l->owner = rq->owner;
 	l->lf = lf;
 	l->holder = h;
@@ -653,6 +750,8 @@ refused:
 	eng->st.refused++;
 unlock:
 	pthread_mutex_unlock(&eng->lock);
+	if (tidfd >= 0)
+		close(tidfd);
 	return ret;
 }
 
@@ -979,6 +1078,7 @@ void md_engine_free(struct md_engine *eng)
 		__atomic_sub_fetch(&l->lf->nleases, 1, __ATOMIC_SEQ_CST);
 		if (l->owner)
 			l->owner->lease = NULL;
+		thread_put(l->holder, l->thread);
 		free(l);
 	}
 	HASH_ITER(hh, eng->holders, h, htmp) {

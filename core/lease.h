@@ -67,11 +67,14 @@ struct md_engine_ops {
 	/* make the engine's md_engine_expire() run at @deadline_ms (0: never);
 	 * called under the engine lock: must not block */
 	void (*arm)(void *ctx, uint64_t deadline_ms);
-	/* watch @pid for exit (md_holder_exited); returns a handle >= 0 */
+	/* watch @pid for exit (md_holder_exited); returns a pidfd, which
+	 * events that signal the holder carry a duplicate of, or -1 */
 	int (*watch)(void *ctx, pid_t pid);
 	void (*unwatch)(void *ctx, int handle);
-	/* does @pid still map the file? 1, 0, or -errno (treated as gone) */
-	int (*maps)(void *ctx, pid_t pid, const struct md_lfile *lf);
+	/* does @pid (watched as @handle, from watch()) still map the file?
+	 * 1, 0, or -errno (treated as gone) */
+	int (*maps)(void *ctx, pid_t pid, int handle,
+		    const struct md_lfile *lf);
 };
 
 /* One thing to do once the engine lock is dropped. */
@@ -89,6 +92,11 @@ struct md_event {
 	int signo;		/* BREAK: requested signal; REVOKE: to send */
 	void *poll;		/* poll handle to notify (BREAK) or drop */
 	uint64_t dev, ino;	/* the file's backing identity */
+	/* BREAK, REVOKE: duplicates of the holder's watch handle and of the
+	 * lease's md_lease_req.tidfd, -1 if none: whom to signal, not a
+	 * pid that may be someone else's by now. md_dispose_fini() closes
+	 * them. */
+	int pidfd, tidfd;
 	char comm[16];
 };
 
@@ -129,6 +137,9 @@ struct md_lease_req {
 	/* the embedder made the file's block map durable and the file is
 	 * DAX: a CPU cache flush makes the holder's stores durable */
 	bool userflush;
+	/* a pidfd of thread @tid taken with the request (> 0; 0 or -1:
+	 * none): md_lease_take() keeps it with a new lease or closes it */
+	int tidfd;
 };
 
 /* out bit of md_lease_state()'s @flags: the caller's lease has userflush
@@ -219,7 +230,8 @@ bool md_parked_cancel(struct md_engine *eng, struct md_parked *p);
  * flight; without them a breaker in flight refuses the lease.
  *
  * @return 0, -EAGAIN (break in progress, operations parked, breaker in
- * flight, exclusive conflict), -EINVAL, -ENOMEM.
+ * flight, exclusive conflict), -EINVAL, -ENOMEM, -EMFILE (the holder
+ * cannot be watched: ops->watch failed).
  */
 int md_lease_take(struct md_engine *eng, struct md_lfile *lf,
 		  const struct md_lease_req *rq, struct md_dispose *d,
@@ -344,7 +356,8 @@ void md_lease_refused(struct md_engine *eng);
 void md_engine_stats(struct md_engine *eng, struct md_stats *st);
 uint32_t md_engine_break_ms(struct md_engine *eng);
 
-/* md_dispose_init/fini - an empty list; fini frees the array only */
+/* md_dispose_init/fini - an empty list; fini frees the array and closes
+ * the events' pidfds */
 void md_dispose_init(struct md_dispose *d);
 void md_dispose_fini(struct md_dispose *d);
 

@@ -72,7 +72,8 @@ static int watch(void *ctx, pid_t pid)
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 
 	if (fd < 0) {
-		md_err("pidfd_open(%d): %m: its exit will go unnoticed\n", pid);
+		md_log_limited(LOG_WARNING, "lease refused to pid %d: "
+			       "pidfd_open: %s", pid, strerror(errno));
 		return -1;
 	}
 	ev.data.u64 = (uint64_t)(uint32_t)pid;
@@ -90,13 +91,23 @@ static void unwatch(void *ctx, int fd)
 	close(fd);
 }
 
-static int census(void *ctx, pid_t pid, const struct md_lfile *lf)
+/* The process behind @pidfd is still there (-1: not known) */
+static bool alive(int pidfd)
+{
+	return pidfd < 0 || !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0);
+}
+
+static int census(void *ctx, pid_t pid, int pidfd, const struct md_lfile *lf)
 {
 	uint64_t dev = __atomic_load_n(&mdfs.map_dev, __ATOMIC_RELAXED);
+	int ret;
 
 	if (!dev && !md_mount_dev(mdfs.mountpoint, &dev))
 		__atomic_store_n(&mdfs.map_dev, dev, __ATOMIC_RELAXED);
-	return md_census_maps(pid, dev, lf->dev, lf->ino);
+	/* /proc/PID/maps is the holder's only while it is alive after the
+	 * read: a pid that has gone may be someone else's already */
+	ret = md_census_maps(pid, dev, lf->dev, lf->ino);
+	return alive(pidfd) ? ret : -ESRCH;
 }
 
 static const struct md_engine_ops engine_ops = {
@@ -107,7 +118,17 @@ static const struct md_engine_ops engine_ops = {
 	.maps = census,
 };
 
-/* Queue @sig to the thread that took the lease, else to its process. */
+#ifndef PIDFD_SIGNAL_THREAD
+#define PIDFD_SIGNAL_THREAD (1U << 0)
+#endif
+
+/*
+ * Queue @ev->signo to the thread that took the lease, else to its process
+ * (SPEC 4.3.1), through the pidfds taken while they were known to be the
+ * holder's: a pid may be reused once its process has gone. Without pidfds
+ * (none could be opened), tgkill(): a thread id must then still be in the
+ * holder's thread group.
+ */
 static void queue_signal(const struct md_event *ev)
 {
 	siginfo_t si;
@@ -118,13 +139,31 @@ static void queue_signal(const struct md_event *ev)
 	si.si_pid = getpid();
 	si.si_uid = getuid();
 	si.si_value.sival_int = (int)ev->id;
-	if (!syscall(SYS_rt_tgsigqueueinfo, ev->pid, ev->tid, ev->signo, &si))
+	if (ev->tidfd >= 0 &&
+	    !syscall(SYS_pidfd_send_signal, ev->tidfd, ev->signo, &si,
+		     PIDFD_SIGNAL_THREAD))
 		return;
-	if (errno == ESRCH &&
-	    !syscall(SYS_rt_sigqueueinfo, ev->pid, ev->signo, &si))
+	if (ev->pidfd >= 0) {
+		if (!syscall(SYS_pidfd_send_signal, ev->pidfd, ev->signo, &si,
+			     0))
+			return;
+	} else if (!syscall(SYS_rt_tgsigqueueinfo, ev->pid, ev->tid,
+			    ev->signo, &si)) {
 		return;
+	}
 	md_dbg("lease %u: signal %d to pid %d: %m\n", ev->id, ev->signo,
 	       ev->pid);
+}
+
+/* revoke=kill: the holder's process, by pidfd where there is one */
+static void kill_holder(const struct md_event *ev)
+{
+	if (ev->pidfd >= 0) {
+		if (syscall(SYS_pidfd_send_signal, ev->pidfd, SIGKILL, NULL, 0))
+			md_dbg("SIGKILL to pid %d: %m\n", ev->pid);
+	} else if (syscall(SYS_tgkill, ev->pid, ev->tid, SIGKILL)) {
+		md_dbg("SIGKILL to pid %d: %m\n", ev->pid);
+	}
 }
 
 /* The file of @ev as a path in the mount, for messages; else its inode */
@@ -169,7 +208,7 @@ static void run_events(struct md_dispose *d)
 			/* SIGBUS queued with the lease id, like the break
 			 * signal: a holder can tell which lease it lost */
 			if (ev->signo == SIGKILL)
-				kill(ev->pid, SIGKILL);
+				kill_holder(ev);
 			else if (ev->signo)
 				queue_signal(ev);
 			break;

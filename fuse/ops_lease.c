@@ -8,9 +8,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <utlist.h>
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
 
 #include "abi.h"
 #include "caps.h"
@@ -163,6 +168,9 @@ static int grant(fuse_req_t req, struct mdfs_file *f, struct md_lease_req *rq,
 
 refused:
 	md_lease_refused(mdfs.eng);
+	if (rq->tidfd > 0)
+		close(rq->tidfd);
+	rq->tidfd = -1;
 	return ret;
 }
 
@@ -355,6 +363,18 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	ret = rq.pid;
 	if (rq.pid < 0)
 		goto refused;
+	/*
+	 * While we handle its request the caller's thread waits for our
+	 * answer, even on SIGKILL, so ctx->pid is still it: the pidfd taken
+	 * now is the holder's, whatever happens to the pid later (signals,
+	 * revocation). The CAP_LEASE and tgid reads above are safe for the
+	 * same reason.
+	 */
+	rq.tidfd = (int)syscall(SYS_pidfd_open, ctx->pid, PIDFD_THREAD);
+	if (rq.tidfd < 0) {
+		ret = -errno;	/* EMFILE: no holder we cannot signal */
+		goto refused;
+	}
 	md_proc_comm(rq.pid, comm);
 	rq.owner = &f->lo;
 	rq.tid = ctx->pid;
@@ -370,7 +390,8 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 		arg->lease_id = id;
 		if (flags & MD_LEASE_USERFLUSH)
 			arg->out_flags = MAPDIRECT_OUT_USERFLUSH;
-		return 0;
+		ret = 0;
+		goto close_tidfd;
 	}
 
 	/* the writers' check and the exclusion under one lock: an open
@@ -390,13 +411,14 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	if (arg->flags & MAPDIRECT_LEASE_ALLOCATE) {
 		ret = start_fill(req, f, &rq, arg);
 		if (ret == 1)
-			return 1;
+			return 1;	/* the fill owns rq.tidfd now */
 		md_dispose_init(&d);
 		md_exclude_end(mdfs.eng, &f->inode->lf, &d);
 		mdfs_dispose_run(&d);
 		goto refused;
 	}
 	md_dispose_init(&d);
+	/* md_lease_take() keeps or closes rq.tidfd */
 	ret = grant(req, f, &rq, arg, &d);
 	md_exclude_end(mdfs.eng, &f->inode->lf, &d);
 	mdfs_dispose_run(&d);
@@ -404,6 +426,9 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 
 refused:
 	md_lease_refused(mdfs.eng);
+close_tidfd:
+	if (rq.tidfd > 0)
+		close(rq.tidfd);
 	return ret;
 }
 

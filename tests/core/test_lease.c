@@ -5,8 +5,10 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lease.h"
 #include "mapdirect.h"
@@ -44,7 +46,8 @@ static void fake_unwatch(void *ctx, int h)
 	((struct fake *)ctx)->watching--;
 }
 
-static int fake_maps(void *ctx, pid_t pid, const struct md_lfile *lf)
+static int fake_maps(void *ctx, pid_t pid, int handle,
+		     const struct md_lfile *lf)
 {
 	struct fake *f = ctx;
 
@@ -637,4 +640,53 @@ Test(core_lease, an_exclusion_parks_breakers_and_is_no_lease)
 	cr_assert_eq(flags, 0, "no userflush once breaking");
 	/* a break in progress refuses an exclusion */
 	cr_assert_eq(md_exclude_begin(eng, &lf), -EAGAIN);
+}
+
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/*
+ * Issue 13 finding 8: a lease keeps a pidfd of the thread that took it
+ * (signals reach it, not whoever has its tid later), shared by every
+ * lease that thread took: 100k leases of one thread are one fd. The
+ * last of them closes it; a break's event carries a duplicate, closed
+ * with the dispose list.
+ */
+Test(core_lease, a_threads_leases_share_its_pidfd)
+{
+	static struct md_owner a, b;
+	struct md_lease_req ra = { .owner = &a, .pid = 100, .tid = 101,
+				   .signo = SIGUSR1 };
+	struct md_lease_req rb = { .owner = &b, .pid = 100, .tid = 101 };
+	struct md_parked x = { 0 };
+	int p[2], q[2];
+	uint32_t id_a, id_b;
+
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(pipe(q), 0);
+	ra.tidfd = p[0];
+	rb.tidfd = q[0];
+	cr_assert_eq(md_lease_take(eng, &lf, &ra, &d, &id_a), 0);
+	cr_assert_eq(md_lease_take(eng, &lf, &rb, &d, &id_b), 0);
+	cr_assert(fd_open(p[0]), "the first lease's pidfd is kept");
+	cr_assert_not(fd_open(q[0]), "the same thread's second pidfd is "
+		      "closed: the first serves both");
+
+	cr_assert_eq(md_break(eng, &lf, &x, true, &d), -EWOULDBLOCK);
+	cr_assert_eq(count_events(MD_EV_BREAK), 2);
+	for (size_t i = 0; i < d.n; i++)
+		if (d.ev[i].type == MD_EV_BREAK && d.ev[i].signo)
+			cr_assert(d.ev[i].tidfd >= 0 && d.ev[i].tidfd != p[0],
+				  "the signalling event carries a duplicate");
+	reset_dispose();
+	cr_assert(fd_open(p[0]));
+	md_dispose_init(&d);
+	cr_assert_eq(md_lease_unlease(eng, &lf, &a, id_a, &d), 0);
+	cr_assert(fd_open(p[0]), "a lease of the thread lives on");
+	cr_assert_eq(md_lease_unlease(eng, &lf, &b, id_b, &d), 0);
+	cr_assert_not(fd_open(p[0]), "the thread's last lease closed it");
+	close(p[1]);
+	close(q[1]);
 }
