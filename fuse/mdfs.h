@@ -121,6 +121,7 @@ struct mdfs_file {
 	uid_t broke_uid;
 	struct mdfs_file *bprev, *bnext;	/* inode->breakers */
 	bool stop_watch;	/* shutdown waits for its release */
+	uid_t uid;		/* its opener: its share holds the fd */
 };
 
 /* mdfs_handles_free - at exit: close and free every handle left */
@@ -197,6 +198,8 @@ enum mdfs_share_kind {
 	MDFS_SHARE_PARKED,	/* parked breakers */
 	MDFS_SHARE_BYTES,	/* write payloads they keep */
 	MDFS_SHARE_FILLS,	/* ALLOCATE fills running */
+	MDFS_SHARE_FILES,	/* open files and dirs (a backing fd each):
+				 * past the share, EMFILE */
 	MDFS_SHARE_N,
 };
 #define MDFS_PARKED_PER_UID 64
@@ -205,6 +208,8 @@ enum mdfs_share_kind {
 #define MDFS_PARKED_BYTES_MAX (256ULL << 20)
 #define MDFS_FILLS_PER_UID 1
 #define MDFS_FILLS_MAX 4
+/* open files: an eighth of RLIMIT_NOFILE per uid (at least 64), three
+ * quarters in all; the rest is for inodes and the daemon itself */
 /* our io_uring queue depth when -o io_uring_q_depth is not given */
 #define MDFS_URING_DEPTH 16
 int mdfs_share_init(void);
@@ -218,6 +223,9 @@ void mdfs_share_fini(void);
 bool mdfs_share_take(uid_t uid, const uint64_t want[MDFS_SHARE_N], int qid);
 void mdfs_share_give(uid_t uid, const uint64_t held[MDFS_SHARE_N], int qid);
 unsigned int mdfs_queue_parked_max(void);
+/* charge / give back one open file (or dir) of @uid: false past a share */
+bool mdfs_share_file(uid_t uid);
+void mdfs_unshare_file(uid_t uid);
 /*
  * The io_uring queue the calling thread serves, or -1 (a /dev/fuse
  * worker). libfuse 3.18 names each ring thread "fuse-ring-QID" and binds

@@ -11,6 +11,7 @@
 
 struct mdfs_dir {
 	struct mdfs_link link;	/* first: drop() casts it back */
+	uid_t uid;		/* its opener: its share holds the fd */
 	DIR *dp;
 	off_t offset;		/* where dp stands */
 	struct dirent *entry;	/* read but not yet returned */
@@ -39,6 +40,12 @@ void mdfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	d->uid = fuse_req_ctx(req)->uid;
+	if (!mdfs_share_file(d->uid)) {
+		free(d);
+		fuse_reply_err(req, EMFILE);
+		return;
+	}
 	fd = openat(mdfs_inode(ino)->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
@@ -56,11 +63,13 @@ void mdfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fuse_reply_open(req, fi)) {
 		mdfs_handle_del(&d->link);
 		closedir(d->dp);
+		mdfs_unshare_file(d->uid);
 		free(d);
 	}
 	return;
 
 free_dir:
+	mdfs_unshare_file(d->uid);
 	free(d);
 	fuse_reply_err(req, err);
 }
@@ -166,6 +175,7 @@ void mdfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	mdfs_handle_del(&d->link);
 	closedir(d->dp);
+	mdfs_unshare_file(d->uid);
 	free(d);
 	fuse_reply_err(req, 0);
 }

@@ -117,6 +117,11 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	f->uid = fuse_req_ctx(req)->uid;
+	if (!mdfs_share_file(f->uid)) {
+		free(f);
+		return -EMFILE;
+	}
 	f->fd = fd;
 	f->flags = fi->flags;
 	f->inode = inode;
@@ -137,6 +142,7 @@ static int setup_open(fuse_req_t req, struct mdfs_inode *inode, int fd,
 	}
 	mdfs_unlock(&inode->lock, MDFS_LOCK_INODE);
 	if (err) {
+		mdfs_unshare_file(f->uid);
 		free(f);
 		return err;
 	}
@@ -207,6 +213,7 @@ static void file_put(struct mdfs_file *f)
 	mdfs_stop_released(f);
 	mdfs_handle_del(&f->link);
 	close(f->fd);
+	mdfs_unshare_file(f->uid);
 	free(f);
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <uthash.h>
 
@@ -34,13 +35,14 @@ static uint64_t total[MDFS_SHARE_N];	/* under share_lock */
 static unsigned int *queue_parked;	/* per io_uring queue, likewise */
 static unsigned int nqueues;
 
-static const uint64_t per_uid[MDFS_SHARE_N] = {
+/* files: set from RLIMIT_NOFILE at init */
+static uint64_t per_uid[MDFS_SHARE_N] = {
 	[MDFS_SHARE_PARKED] = MDFS_PARKED_PER_UID,
 	[MDFS_SHARE_BYTES] = MDFS_PARKED_BYTES_PER_UID,
 	[MDFS_SHARE_FILLS] = MDFS_FILLS_PER_UID,
 };
 
-static const uint64_t all[MDFS_SHARE_N] = {
+static uint64_t all[MDFS_SHARE_N] = {
 	[MDFS_SHARE_PARKED] = MDFS_PARKED_MAX,
 	[MDFS_SHARE_BYTES] = MDFS_PARKED_BYTES_MAX,
 	[MDFS_SHARE_FILLS] = MDFS_FILLS_MAX,
@@ -48,6 +50,12 @@ static const uint64_t all[MDFS_SHARE_N] = {
 
 int mdfs_share_init(void)
 {
+	struct rlimit rl = { 0 };
+
+	/* one user cannot take the fds every lookup and open needs */
+	getrlimit(RLIMIT_NOFILE, &rl);
+	all[MDFS_SHARE_FILES] = rl.rlim_cur / 4 * 3;
+	per_uid[MDFS_SHARE_FILES] = rl.rlim_cur / 8 > 64 ? rl.rlim_cur / 8 : 64;
 	nqueues = (unsigned int)get_nprocs_conf();
 	queue_parked = calloc(nqueues, sizeof(*queue_parked));
 	return queue_parked ? 0 : -ENOMEM;
@@ -183,4 +191,20 @@ int mdfs_thread_queue(void)
 			qid = -1;
 	}
 	return qid;
+}
+
+static const uint64_t one_file[MDFS_SHARE_N] = { [MDFS_SHARE_FILES] = 1 };
+
+bool mdfs_share_file(uid_t uid)
+{
+	if (mdfs_share_take(uid, one_file, -1))
+		return true;
+	md_log_limited(LOG_WARNING, "uid %u: no more open files in its share "
+		       "(or the daemon's): EMFILE", uid);
+	return false;
+}
+
+void mdfs_unshare_file(uid_t uid)
+{
+	mdfs_share_give(uid, one_file, -1);
 }

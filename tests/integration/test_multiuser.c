@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -884,4 +885,72 @@ MDFS_LEASE_TEST(multiuser, releasing_holder_cannot_starve_a_writer,
 	LOP_OK(h.a, op_close(fd2));
 	LOP_OK(h.a, op_close(h.fd));
 	close(obs);
+}
+
+/* ---- the daemon's file descriptors --------------------------------------- */
+
+/* Open @path read-only until an error; then hold them until told */
+struct hoard {
+	char path[PATH_MAX];
+	int opened, err;
+	volatile int full, release;
+};
+
+static int hoard_opens(void *arg)
+{
+	struct hoard *h = arg;
+	struct rlimit rl;
+	int fd;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	for (;;) {
+		fd = open(h->path, O_RDONLY);
+		if (fd < 0)
+			break;
+		h->opened++;
+	}
+	h->err = errno;
+	h->full = 1;
+	while (!h->release)
+		usleep(1000);
+	return 0;
+}
+
+/*
+ * One user cannot take every file descriptor of the daemon: each open
+ * file holds a backing fd in the daemon, and on 9628630 uid 1000 opening
+ * its file until it failed left the daemon none, so that root's open
+ * failed too. A uid may hold an eighth of the daemon's RLIMIT_NOFILE in
+ * open files and dirs: past that it gets EMFILE, and root's opens work.
+ */
+MDFS_LEASE_TEST(multiuser, open_files_leave_the_daemon_fds, "allow_other")
+{
+	struct hoard *h = mdfs_shared(sizeof(*h));
+	struct rlimit rl;
+	long long end;
+	pid_t p;
+	int fd;
+
+	user_file(fs, "mine", ATTACKER, 0644, 4096, 'm');
+	lease_file(fs, "root", 4096, 'r');
+	snprintf(h->path, sizeof(h->path), "%s", mdfs_mpath(fs, "mine"));
+	cr_assert_eq(prlimit(mdfs_daemon_pid(fs), RLIMIT_NOFILE, NULL, &rl), 0);
+	p = mdfs_fork_as(ATTACKER, ATTACKER, hoard_opens, h);
+	for (end = mdfs_now_ms() + 20000; !h->full;) {
+		cr_assert_lt(mdfs_now_ms(), end, "the hoarder never stopped");
+		usleep(10 * 1000);
+	}
+	fd = open(mdfs_mpath(fs, "root"), O_RDONLY);
+	cr_assert_geq(fd, 0, "root's open with uid %d holding %d files: %s",
+		      ATTACKER, h->opened, strerror(errno));
+	close(fd);
+	cr_assert_eq(h->err, EMFILE, "uid %d's opens ended with %s after %d",
+		     ATTACKER, strerror(h->err), h->opened);
+	cr_assert_leq((rlim_t)h->opened, rl.rlim_cur / 8 + 64, "uid %d held "
+		      "%d open files of the daemon's %llu", ATTACKER,
+		      h->opened, (unsigned long long)rl.rlim_cur);
+	h->release = 1;
+	cr_assert_eq(mdfs_wait_child_ms(p, 20000), 0);
 }
