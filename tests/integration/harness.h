@@ -2,8 +2,10 @@
 /*
  * harness.h - fixtures for the mapdirectfs integration tests
  *
- * Every test gets its own temp dir /tmp/mdfs-test.XXXXXX holding backing/,
- * mnt/, the daemon's log and a canary file no test may touch, and a
+ * Every test gets its own temp dir $MDFS_TMPDIR/mdfs-test.XXXXXX
+ * (MDFS_TMPDIR defaults to /tmp; make test-dax points it at a DAX
+ * filesystem: mdfs_tmpdir()) holding backing/, mnt/, the daemon's log and
+ * a canary file no test may touch, and a
  * mapdirectfs daemon serving backing/ on mnt/. Teardown (the Criterion .fini) unmounts, reaps the daemon and
  * removes the temp dir; a guard process does the same if the test process
  * dies without running .fini (crash, Criterion timeout, SIGKILL), so no
@@ -143,6 +145,12 @@ bool mdfs_mediate_all(const struct mdfs_fs *fs);
 bool mdfs_uring_enabled(void);
 /* the daemon binary: $MDFS_BIN, else the one meson built */
 const char *mdfs_bin(void);
+/*
+ * Where the tests' temp dirs are made: $MDFS_TMPDIR, else /tmp. The
+ * filesystem there is every MDFS_DIR test's BACKING, so running the suite
+ * with it on a DAX filesystem runs it on DAX (scripts/test-dax.sh).
+ */
+const char *mdfs_tmpdir(void);
 
 /* Make the temp dir with backing/ and mnt/ (0755) and start the guard. */
 void mdfs_setup(struct mdfs_fs *fs);
