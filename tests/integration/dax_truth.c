@@ -363,6 +363,19 @@ int truth_ndctl(struct truth_ns *ns, int max, int *regions)
 		json_object_put(doc);
 	}
 	free(out);
+	for (int i = 0; i < w.n && i < max; i++) {
+		char path[128];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/sys/bus/nd/devices/%s/size",
+			 ns[i].dev);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &ns[i].raw_size) != 1)
+			ns[i].raw_size = 0;
+		fclose(f);
+	}
 	if (regions)
 		*regions = w.regions;
 	return w.n;

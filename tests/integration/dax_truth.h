@@ -62,7 +62,10 @@ struct truth_ns {
 	char dev[32];		/* "namespace0.0" */
 	char mode[16];		/* "fsdax" */
 	char blockdev[32];	/* "pmem0", "" for none */
-	unsigned long long size;
+	unsigned long long size;	/* ndctl's: for fsdax, what the block
+					 * device offers (after its memmap) */
+	unsigned long long raw_size;	/* the namespace's own, from sysfs
+					 * (ndctl_namespace_get_size()) */
 };
 
 /*

@@ -62,10 +62,19 @@ struct mdfs_result {
 	char err[4096];		/* stderr, NUL-terminated, truncated */
 };
 
+/*
+ * A test file may give its tests a Criterion .init, run before the fixture
+ * makes anything (so it can skip them cleanly): #define MDFS_TEST_INIT to
+ * the function before including this header.
+ */
+#ifndef MDFS_TEST_INIT
+#define MDFS_TEST_INIT NULL
+#endif
+
 /* One Criterion test of a body: the fixture, then @body(fs) */
 #define MDFS_TEST_REG_(csuite, name, transport, mediate, kind, opts, body) \
-	Test(csuite, name, .fini = mdfs_fixture_fini,			\
-	     .timeout = MDFS_TEST_TIMEOUT)				\
+	Test(csuite, name, .init = MDFS_TEST_INIT,			\
+	     .fini = mdfs_fixture_fini, .timeout = MDFS_TEST_TIMEOUT)	\
 	{								\
 		mdfs_fixture_run_mode(transport, mediate, kind, opts,	\
 				      body);				\
