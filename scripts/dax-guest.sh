@@ -226,7 +226,7 @@ for m in \$(cat /modules.load); do modprobe "\$m" || fail "modprobe \$m"; done
 mount -t 9p -o trans=virtio,version=9p2000.L,cache=loose,ro hostroot /lower || fail "9p hostroot"
 mount -t tmpfs -o mode=0755 upper /upper
 mkdir -p /upper/u /upper/w
-mount -t overlay -o lowerdir=/lower,upperdir=/upper/u,workdir=/upper/w root /newroot || fail overlay
+mount -t overlay -o lowerdir=/lower,upperdir=/upper/u,workdir=/upper/w,xino=on root /newroot || fail overlay
 # the guest's own /tmp, /run, /mnt: the host's files there are not seen
 for d in tmp run mnt; do mount -t tmpfs -o mode=0755 "guest-\$d" "/newroot/\$d" || fail "tmpfs /\$d"; done
 chmod 1777 /newroot/tmp
