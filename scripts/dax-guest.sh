@@ -88,6 +88,12 @@ guest_stage2() {
 	mkdir -p /dev/pts /dev/shm "$GUEST_EXT4" "$GUEST_XFS"
 	mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 	mount -t tmpfs -o mode=1777 shm /dev/shm
+	# The root is the host's, live: what others on the host change in
+	# /etc or $HOME (an apt-get install) would look like the tests' work
+	# to the world guard. A copy of /etc and an empty $HOME instead.
+	mkdir -p /run/mdfs-etc
+	cp -a /etc/. /run/mdfs-etc/ && mount --bind /run/mdfs-etc /etc
+	mount -t tmpfs -o mode=0700 guest-home /root
 	# the NVDIMM: two fsdax namespaces, ext4 and xfs
 	if ! guest_pmem "$GUEST_NEW" >>"$out/guest.setup.log" 2>&1; then
 		echo "dax-guest: pmem setup failed:" >&2
