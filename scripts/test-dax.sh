@@ -67,8 +67,8 @@ trap 'exit 143' TERM HUP
 work=$(mktemp -d /tmp/mdfs-test-dax.XXXXXX)
 
 t=$SECONDS
-kernel=$(bash "$repo/scripts/provision-dax.sh" | tee /dev/stderr | sed -n 's/^kernel=//p')
-[ -n "$kernel" ] || { echo "test-dax: provisioning the guest failed" >&2; exit 1; }
+bash "$repo/scripts/provision-dax.sh" || { echo "test-dax: provisioning the guest failed" >&2; exit 1; }
+kernel=$(sed -n 's/^kernel=//p' "$repo/.deps/dax/kernel/VERSION")
 provision_s=$((SECONDS - t))
 accel=${MDFS_GUEST_ACCEL:-$(bash "$repo/scripts/dax-guest.sh" probe)}
 export MDFS_GUEST_ACCEL=$accel
