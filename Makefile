@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 export PKG_CONFIG_PATH := $(CURDIR)/.deps/libfuse/lib/pkgconfig
 
-.PHONY: all deps build test test-asan demo install uninstall clean uring fuzz bench soak
+.PHONY: all deps build test test-asan test-dax demo install uninstall clean uring fuzz bench soak
 
 all: build
 
@@ -29,6 +29,11 @@ test-asan: deps uring
 	  meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
 	@ninja -C $(ASAN_BUILD)
 	@bash scripts/run-tests.sh $(ASAN_BUILD)
+
+# The whole suite in a QEMU guest on real fsdax (an emulated NVDIMM), on
+# DAX ext4 and on DAX xfs, plus its crash bed (scripts/test-dax.sh)
+test-dax: build
+	@bash scripts/test-dax.sh $(BUILD)
 
 # libFuzzer on core/'s option and ioctl parsers; FUZZ_SECONDS=N to run longer
 FUZZ_SECONDS ?= 30

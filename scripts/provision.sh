@@ -10,6 +10,7 @@ PACKAGES=(
   fuse3 libpmem-dev libndctl-dev libdaxctl-dev libjson-c-dev uthash-dev  # build: mapdirectfs deps, fusermount3
   liburing-dev libnuma-dev                                               # libfuse's io_uring transport
   libcriterion-dev attr xfsprogs e2fsprogs util-linux                    # tests (xattrs, loop fs images)
+  ndctl                                                                  # tests: what ndctl says of pmem (DAX truth)
   fio                                                                    # benchmarks
   clang                                                                  # fuzzing (libFuzzer, sanitizers)
 )
@@ -59,29 +60,10 @@ SRC=$DEPS/src
 APTDIR=$SRC/apt
 rm -rf "$SRC" && mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$SRC/dl"
 
-# Find the machine's own Debian entry (suite == this release's codename) and copy
-# its URI and Signed-By at run time: the repo never names an archive host.
-. /etc/os-release
-CODENAME=${VERSION_CODENAME:-bookworm}
-entry=$(awk -v cn="$CODENAME" '
-  function flush() { if (!done && enabled != "no" && types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " cn " ")) {
-                       print "URIs: " uri; if (sb != "") printf "Signed-By:%s\n", sb; done = 1 }
-                     types = suites = uri = sb = enabled = ""; field = "" }
-  FNR == 1 { flush() }
-  /^#/ { next }
-  /^[ \t]*$/ { flush(); next }
-  /^[ \t]/ { if (field == "signed-by") sb = sb "\n" $0; next }   # continuation (inline key)
-  { split($0, kv, ":"); field = tolower(kv[1]); val = substr($0, length(kv[1]) + 2); sub(/^[ \t]+/, "", val)
-    if (field == "types") types = val; else if (field == "suites") suites = val; else if (field == "enabled") enabled = tolower(val)
-    else if (field == "uris") { split(val, u, " "); uri = u[1] } else if (field == "signed-by") sb = " " val }
-  END { flush() }' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-if [[ -z $entry && -f /etc/apt/sources.list ]]; then   # one-line format: deb [signed-by=K] URI SUITE ...
-  entry=$(awk -v cn="$CODENAME" '$1 == "deb" {
-      sb = ""; i = 2
-      if ($2 ~ /^\[/) { while (i <= NF) { if ($i ~ /signed-by=/) { sb = $i; sub(/.*signed-by=/, "", sb); sub(/\]$/, "", sb) }
-                                          if ($(i++) ~ /\]$/) break } }
-      if ($(i+1) == cn) { print "URIs: " $i; if (sb != "") print "Signed-By: " sb; exit } }' /etc/apt/sources.list)
-fi
+# The machine's own Debian entry, copied at run time (scripts/lib-apt.sh).
+. "$REPO/scripts/lib-apt.sh"
+CODENAME=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+entry=$(apt_machine_entry)
 [[ -n $entry ]] || die "no Debian '$CODENAME' entry found in /etc/apt/sources.list{,.d/*.sources}"
 
 # Fetch fuse3 source with apt, from the given suites, using only our own sources

@@ -8,7 +8,10 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 # this run's temp dirs carry its id: cleanup leaves other runs alone
 export MDFS_RUN_ID=$$
-world=$(mktemp -d /tmp/mdfs-world.XXXXXX)
+# the tests' temp dirs go to $MDFS_TMPDIR (tests/integration/harness.h),
+# and so does the world guard's canary, beside them
+export MDFS_TMPDIR=${MDFS_TMPDIR:-/tmp}
+world=$(mktemp -d "$MDFS_TMPDIR/mdfs-world.XXXXXX")
 cleanup() {
 	bash "$repo/scripts/cleanup-test-mounts.sh" "$MDFS_RUN_ID"
 	rm -rf "$world"

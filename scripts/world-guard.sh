@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The world outside the tests' temp dirs (issue 11): a test that followed a
 # symlink it had made in a mount once truncated /etc/passwd and made files
-# in /. `snapshot DIR` records /, /etc, $HOME and a canary in /tmp beside
-# the tests' temp dirs; `check DIR` compares, prints one line saying what
+# in /. `snapshot DIR` records /, /etc, $HOME and a canary in DIR, made
+# beside the tests' temp dirs (in ${MDFS_TMPDIR:-/tmp}); `check DIR` compares, prints one line saying what
 # it looked at, names whatever changed, and exits 1 if anything did (also
 # when a test's teardown reported its own canary in DIR/changed).
 # Usage: scripts/world-guard.sh snapshot|check DIR
@@ -10,7 +10,7 @@ set -u
 cmd=${1:?snapshot|check}
 dir=${2:?state dir}
 home=${HOME:-/root}
-canary=$dir/canary		# DIR is made in /tmp: beside the temp dirs
+canary=$dir/canary		# DIR is beside the temp dirs
 
 # One line per entry: path, type, inode, and size and mtime of all but
 # the directories of / and $HOME, which move with what others do in them

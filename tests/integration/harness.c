@@ -1009,9 +1009,16 @@ static void write_run_id(struct mdfs_fs *fs)
 	fclose(f);
 }
 
+const char *mdfs_tmpdir(void)
+{
+	const char *env = getenv("MDFS_TMPDIR");
+
+	return env && *env ? env : "/tmp";
+}
+
 void mdfs_setup(struct mdfs_fs *fs)
 {
-	char tmpl[] = "/tmp/mdfs-test.XXXXXX";
+	char tmpl[PATH_MAX];
 
 	if (fs->tmp[0])
 		return;
@@ -1019,7 +1026,9 @@ void mdfs_setup(struct mdfs_fs *fs)
 	fs->pidfd = -1;
 	fs->guard_pid = 0;
 	fs->guard_fd = -1;
-	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
+	mdfs_pathf(tmpl, "%s/mdfs-test.XXXXXX", mdfs_tmpdir());
+	cr_assert_not_null(mkdtemp(tmpl), "mkdtemp %s: %s", tmpl,
+			   strerror(errno));
 	cr_assert_not_null(realpath(tmpl, fs->tmp), "realpath %s: %s", tmpl,
 			   strerror(errno));
 	guard_start(fs);

@@ -2,8 +2,10 @@
 /*
  * harness.h - fixtures for the mapdirectfs integration tests
  *
- * Every test gets its own temp dir /tmp/mdfs-test.XXXXXX holding backing/,
- * mnt/, the daemon's log and a canary file no test may touch, and a
+ * Every test gets its own temp dir $MDFS_TMPDIR/mdfs-test.XXXXXX
+ * (MDFS_TMPDIR defaults to /tmp; make test-dax points it at a DAX
+ * filesystem: mdfs_tmpdir()) holding backing/, mnt/, the daemon's log and
+ * a canary file no test may touch, and a
  * mapdirectfs daemon serving backing/ on mnt/. Teardown (the Criterion .fini) unmounts, reaps the daemon and
  * removes the temp dir; a guard process does the same if the test process
  * dies without running .fini (crash, Criterion timeout, SIGKILL), so no
@@ -64,10 +66,19 @@ struct mdfs_result {
 	char err[4096];		/* stderr, NUL-terminated, truncated */
 };
 
+/*
+ * A test file may give its tests a Criterion .init, run before the fixture
+ * makes anything (so it can skip them cleanly): #define MDFS_TEST_INIT to
+ * the function before including this header.
+ */
+#ifndef MDFS_TEST_INIT
+#define MDFS_TEST_INIT NULL
+#endif
+
 /* One Criterion test of a body: the fixture, then @body(fs) */
 #define MDFS_TEST_REG_(csuite, name, transport, mediate, kind, opts, body) \
-	Test(csuite, name, .fini = mdfs_fixture_fini,			\
-	     .timeout = MDFS_TEST_TIMEOUT)				\
+	Test(csuite, name, .init = MDFS_TEST_INIT,			\
+	     .fini = mdfs_fixture_fini, .timeout = MDFS_TEST_TIMEOUT)	\
 	{								\
 		mdfs_fixture_run_mode(transport, mediate, kind, opts,	\
 				      body);				\
@@ -147,6 +158,12 @@ bool mdfs_mediate_all(const struct mdfs_fs *fs);
 bool mdfs_uring_enabled(void);
 /* the daemon binary: $MDFS_BIN, else the one meson built */
 const char *mdfs_bin(void);
+/*
+ * Where the tests' temp dirs are made: $MDFS_TMPDIR, else /tmp. The
+ * filesystem there is every MDFS_DIR test's BACKING, so running the suite
+ * with it on a DAX filesystem runs it on DAX (scripts/test-dax.sh).
+ */
+const char *mdfs_tmpdir(void);
 
 /* Make the temp dir with backing/ and mnt/ (0755) and start the guard. */
 void mdfs_setup(struct mdfs_fs *fs);

@@ -6,6 +6,7 @@
  * in the background and is followed line by line through a pipe.
  */
 #include "harness.h"
+#include "dax_truth.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -351,7 +352,7 @@ MDFS_TEST(cli, status_json_matches_files, NULL)
 	cr_assert_eq(get_int(o, "ms_left"), 0);
 	cr_assert(get_bool(o, "eligible"));
 	assert_null(o, "reason");
-	cr_assert_not(get_bool(o, "dax"));
+	cr_assert_eq(get_bool(o, "dax"), mdfs_file_is_dax(mdfs_bpath(fs, "f")));
 	get_array(get(o, "leases"), 0);
 
 	o = json_object_array_get_idx(doc, 1);
@@ -359,7 +360,8 @@ MDFS_TEST(cli, status_json_matches_files, NULL)
 	cr_assert_str_eq(get_str(o, "state"), "none");
 	cr_assert_not(get_bool(o, "eligible"));
 	cr_assert_str_eq(get_str(o, "reason"), "hole at 0+102400");
-	cr_assert_not(get_bool(o, "dax"));
+	/* all hole: no page to look at, statx and the mount decide */
+	cr_assert_eq(get_bool(o, "dax"), mdfs_file_is_dax(mdfs_bpath(fs, "s")));
 
 	o = json_object_array_get_idx(doc, 2);
 	assert_keys(o, status_keys);
@@ -796,24 +798,41 @@ MDFS_TEST(cli, devices_lists_the_mount, NULL)
 		"mountpoint", "backing", "dax", "backing_dax", "transport",
 		"passthrough", "dax_active", "device", "error", NULL
 	};
-	struct json_object *doc, *mounts, *m, *ours = NULL;
+	struct json_object *doc, *mounts, *m, *ours = NULL, *dev;
+	char want[PATH_MAX * 2 + 256], opt[32];
 	struct mapdirect_ctx *ctx;
-	char want[PATH_MAX * 2 + 64];
+	struct truth_ns tns;
 	struct cli_res r;
-	int regions;
+	bool dax, on_pmem;
+	int regions, ndctl_regions;
 	size_t i;
 
 	cr_assert_eq(mapdirect_new(&ctx), 0);
 	regions = mapdirect_pmem_load(ctx);
 	mapdirect_unref(ctx);
 	cr_assert_geq(regions, 0);
+	cr_assert_geq(truth_ndctl(NULL, 0, &ndctl_regions), 0);
+	cr_assert_eq(regions, ndctl_regions, "ndctl lists %d regions",
+		     ndctl_regions);
+	/* what the daemon's own probe must have found, and where */
+	dax = mdfs_dir_is_dax(fs->backing);
+	on_pmem = mdfs_pmem_ns_of(fs->backing, &tns);
+	cr_assert_eq(truth_mount_dax(fs->backing, opt, sizeof(opt)), 0);
 
 	cli_run(fs, &r, "devices");
 	assert_fails(&r, 0, "");
-	/* no pmem here: the daemon's own probe says 0 */
-	snprintf(want, sizeof(want), "mount %s backing=%s dax=auto dax_active=0 ",
-		 fs->mnt, fs->backing);
-	cr_assert(strstr(r.out, want), "devices printed:\n%s", r.out);
+	snprintf(want, sizeof(want), "mount %s backing=%s dax=auto "
+		 "dax_active=%d backing_dax=%s ", fs->mnt, fs->backing, dax,
+		 opt[0] ? opt : "-");
+	cr_assert(strstr(r.out, want), "devices printed:\n%s\nnot:\n%s",
+		  r.out, want);
+	if (on_pmem)
+		snprintf(want, sizeof(want), " device=%s/%s/%s mode=%s ",
+			 tns.region, tns.dev, tns.blockdev, tns.mode);
+	else
+		snprintf(want, sizeof(want), " device=none ");
+	cr_assert(strstr(r.out, want), "devices printed:\n%s\nnot:\n%s",
+		  r.out, want);
 	if (regions == 0)
 		cr_assert(strstr(r.out, "no persistent memory found\n"),
 			  "devices printed:\n%s", r.out);
@@ -838,8 +857,23 @@ MDFS_TEST(cli, devices_lists_the_mount, NULL)
 			 strcmp(fs->transport, "io_uring=on") ? "/dev/fuse" :
 								"io_uring");
 	get_bool(ours, "passthrough");
-	cr_assert_not(get_bool(ours, "dax_active"), "dax_active without pmem");
-	assert_null(ours, "device");
+	cr_assert_eq(get_bool(ours, "dax_active"), dax);
+	if (opt[0])
+		cr_assert_str_eq(get_str(ours, "backing_dax"), opt);
+	else
+		assert_null(ours, "backing_dax");
+	if (on_pmem) {
+		dev = get(ours, "device");
+		cr_assert_str_eq(get_str(dev, "region"), tns.region);
+		cr_assert_str_eq(get_str(dev, "namespace"), tns.dev);
+		cr_assert_str_eq(get_str(dev, "blockdev"), tns.blockdev);
+		cr_assert_str_eq(get_str(dev, "mode"), tns.mode);
+		/* the namespace's size; ndctl list shows its block
+		 * device's (smaller by the memmap it keeps on the media) */
+		cr_assert_eq(get_int(dev, "size"), (int64_t)tns.raw_size);
+	} else {
+		assert_null(ours, "device");
+	}
 	assert_null(ours, "error");
 	json_object_put(doc);
 }

@@ -5,6 +5,7 @@
  * on. Every call answers 0, a count or -errno.
  */
 #include "harness.h"
+#include "dax_truth.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -447,7 +448,8 @@ MDFS_TEST(lib, status_of_files, NULL)
 	cr_assert_eq(st.holders, 0);
 	cr_assert(st.eligible);
 	cr_assert_str_eq(st.reason, "");
-	cr_assert_not(st.dax, "no DAX on this machine");
+	cr_assert_eq(st.dax, mdfs_file_is_dax(mdfs_bpath(fs, "f")),
+		     "dax=%d: not what the backing file is", st.dax);
 
 	cr_assert_eq(mapdirect_status(mdfs_mpath(fs, "s"), &st), 0);
 	cr_assert_not(st.eligible);
@@ -559,8 +561,10 @@ MDFS_TEST(lib, mounts_and_pmem, "lease_break_time=7")
 	struct mapdirect_namespace *ns;
 	struct mapdirect_region *r;
 	struct mapdirect_mount *m, *ours = NULL;
+	struct truth_ns tns, all[64];
 	struct mapdirect_ctx *ctx;
-	int n, count = 0;
+	int n, count = 0, nns, regions, nfound = 0;
+	char opt[32];
 
 	cr_assert_eq(mapdirect_new(&ctx), 0);
 	n = mapdirect_mounts_load(ctx);
@@ -581,20 +585,56 @@ MDFS_TEST(lib, mounts_and_pmem, "lease_break_time=7")
 			 strcmp(fs->transport, "io_uring=on") ? "/dev/fuse" :
 								"io_uring");
 	cr_assert_null(mapdirect_mount_get_config(ours, "no-such-key"));
-	cr_assert_null(mapdirect_mount_get_device(ours, "region"),
-		       "BACKING is not on pmem here");
-	cr_assert_null(mapdirect_mount_get_backing_dax(ours));
+	/* the device and the backing's dax= option, as ndctl and the
+	 * mount table say */
+	if (mdfs_pmem_ns_of(fs->backing, &tns)) {
+		cr_assert_str_eq(mapdirect_mount_get_device(ours, "region"),
+				 tns.region);
+		cr_assert_str_eq(mapdirect_mount_get_device(ours, "namespace"),
+				 tns.dev);
+		cr_assert_str_eq(mapdirect_mount_get_device(ours, "blockdev"),
+				 tns.blockdev);
+		cr_assert_str_eq(mapdirect_mount_get_device(ours, "mode"),
+				 tns.mode);
+	} else {
+		cr_assert_null(mapdirect_mount_get_device(ours, "region"),
+			       "BACKING is on no pmem namespace of ndctl's");
+	}
+	cr_assert_eq(truth_mount_dax(fs->backing, opt, sizeof(opt)), 0);
+	if (opt[0])
+		cr_assert_str_eq(mapdirect_mount_get_backing_dax(ours), opt);
+	else
+		cr_assert_null(mapdirect_mount_get_backing_dax(ours));
 
-	/* whatever this machine has, the walk agrees with the count */
+	/* whatever this machine has, the walk agrees with the count, and
+	 * with the regions and namespaces that ndctl lists */
 	n = mapdirect_pmem_load(ctx);
 	cr_assert_geq(n, 0, "mapdirect_pmem_load: %s", strerror(-n));
+	nns = truth_ndctl(all, 64, &regions);
+	cr_assert_geq(nns, 0, "ndctl list: %s", strerror(-nns));
+	cr_assert_eq(n, regions, "%d regions, ndctl lists %d", n, regions);
 	count = 0;
 	mapdirect_region_foreach(ctx, r) {
 		count++;
 		cr_assert_str_neq(mapdirect_region_get_name(r), "");
-		mapdirect_namespace_foreach(r, ns)
+		mapdirect_namespace_foreach(r, ns) {
+			const char *name = mapdirect_namespace_get_name(ns);
+			int i;
+
 			cr_assert_str_neq(mapdirect_namespace_get_mode(ns), "");
+			for (i = 0; i < nns; i++)
+				if (!strcmp(all[i].dev, name))
+					break;
+			cr_assert_lt(i, nns, "%s: not in ndctl's list", name);
+			cr_assert_str_eq(all[i].region,
+					 mapdirect_region_get_name(r));
+			cr_assert_str_eq(all[i].mode,
+					 mapdirect_namespace_get_mode(ns));
+			nfound++;
+		}
 	}
 	cr_assert_eq(count, n);
+	cr_assert_eq(nfound, nns, "%d namespaces, ndctl lists %d", nfound,
+		     nns);
 	mapdirect_unref(ctx);
 }

@@ -7,6 +7,7 @@
  * the backing file is seen through it.
  */
 #include "harness.h"
+#include "dax_truth.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -168,3 +169,77 @@ MDFS_TEST(mmap, private_store_stays_private, NULL)
 	close(mfd);
 	free(buf);
 }
+
+/* -- where the pages are (issue 12) --------------------------------- */
+
+#define PAGES_LEN (2 << 20)	/* a PMD's worth: DAX maps it huge */
+#define PAGE_LEN 4096
+
+static const char *where_name(int w)
+{
+	return w == TRUTH_PMEM ? "Persistent Memory" :
+	       w == TRUTH_RAM ? "System RAM" : strerror(-w);
+}
+
+/* where a mapping of BACKING's pages must be, and that PFNs can be seen */
+static int expected_where(struct mdfs_fs *fs, const char *rel)
+{
+	int w = truth_file_pages_where(mdfs_bpath(fs, "%s", rel), PAGE_LEN);
+
+	if (w == -EPERM)
+		cr_skip_test("PFNs are hidden from this process (not root)");
+	cr_assert(w == TRUTH_PMEM || w == TRUTH_RAM, "backing %s: %s", rel,
+		  where_name(w));
+	cr_assert_eq(w, mdfs_file_is_dax(mdfs_bpath(fs, "%s", rel)) ?
+		     TRUTH_PMEM : TRUTH_RAM);
+	return w;
+}
+
+/*
+ * The point of the project: a mapping of a mount file is the backing
+ * file's own pages, on DAX the media. Every touched page's PFN is in
+ * /proc/iomem's "Persistent Memory" on a DAX backing and in "System RAM"
+ * otherwise, with and without a lease, and a store through it is in the
+ * backing file at once.
+ */
+static void mapping_is_where_backing_is(struct mdfs_fs *fs)
+{
+	int want, fd, w;
+	char *map;
+	uint64_t id;
+
+	lease_file(fs, "f", PAGES_LEN, 'm');
+	want = expected_where(fs, "f");
+	fd = open(mdfs_mpath(fs, "f"), O_RDWR | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	map = mmap(NULL, PAGES_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(map, MAP_FAILED, "mmap: %s", strerror(errno));
+	w = truth_pages_where(map, PAGES_LEN);
+	cr_assert_eq(w, want, "mount mapping without a lease: %s, the "
+		     "backing's pages: %s", where_name(w), where_name(want));
+	munmap(map, PAGES_LEN);
+
+	cr_assert_eq(mapdirect_lease(fd, 0, 0, &id), 0);
+	map = mmap(NULL, PAGES_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(map, MAP_FAILED, "mmap: %s", strerror(errno));
+	w = truth_pages_where(map, PAGES_LEN);
+	cr_assert_eq(w, want, "leased mapping: %s, the backing's pages: %s",
+		     where_name(w), where_name(want));
+	memset(map + PAGES_LEN - PAGE_LEN, 'S', PAGE_LEN);
+	lease_assert_backing(fs, "f", PAGES_LEN - PAGE_LEN, PAGE_LEN, 'S');
+	munmap(map, PAGES_LEN);
+	cr_assert_eq(mapdirect_unlease(fd), 0);
+	close(fd);
+}
+
+MDFS_TEST(mmap, pages_are_the_backing_files, NULL)
+{
+	mapping_is_where_backing_is(fs);
+}
+
+/* a loop ext4 image is never DAX: its half is System RAM, everywhere */
+MDFS_TEST_EXT4(mmap, pages_are_the_backing_files_ext4_image, NULL)
+{
+	mapping_is_where_backing_is(fs);
+}
+

@@ -5,6 +5,7 @@
  * options mount; SIGTERM/SIGINT unmount and exit 0.
  */
 #include "harness.h"
+#include "dax_truth.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,8 +61,7 @@ BAD_OPTION(malformed_dax, "dax=yes")
 BAD_OPTION(malformed_io_uring, "io_uring=sometimes")
 BAD_OPTION(malformed_passthrough, "passthrough=2")
 BAD_OPTION(malformed_mediate, "mediate=x")
-/* no pmem on the test machines: dax=require cannot be met */
-BAD_OPTION(dax_require_without_dax, "dax=require")
+
 
 MDFS_TEST_NOMOUNT(options, missing_backing)
 {
@@ -122,6 +122,25 @@ static void assert_serves(struct mdfs_fs *fs)
 			 source, fs->backing);
 	mdfs_write_file(mdfs_mpath(fs, "f"), "served", 6);
 	mdfs_assert_file_is(mdfs_bpath(fs, "f"), "served", 6);
+}
+
+/*
+ * dax=require (SPEC 2) is met exactly where a new file in BACKING is DAX,
+ * as the machine says (dax_truth.h): it mounts there, and is refused with
+ * one line elsewhere (test_dax.c has both halves on a DAX machine).
+ */
+MDFS_TEST_NOMOUNT(options, dax_require_follows_backing)
+{
+	if (!mdfs_dir_is_dax(fs->backing)) {
+		expect_refusal(fs, "dax=require", fs->backing, fs->mnt,
+			       "dax=require on a backing that is not DAX");
+		return;
+	}
+	mdfs_start(fs, NULL, "dax=require");
+	cr_assert(strstr(lease_xattr(fs->mnt, "user.mapdirect.config"),
+			 "\ndax_active=1\n"), "config: %s",
+		  lease_xattr(fs->mnt, "user.mapdirect.config"));
+	assert_serves(fs);
 }
 
 MDFS_TEST_NOMOUNT(options, valid_own_options_mount)
