@@ -174,11 +174,16 @@ extern "C" {
  * @return 0, or -EBADF (@fd is not open), -EINVAL (unknown @flags, @signo
  * out of 0..64, not a regular file), -EACCES (not the file's owner and no
  * CAP_LEASE), -EPERM (the file is not eligible: see mapdirect_status()),
- * -EAGAIN (a break is in progress, or the file has an exclusive lease, or
- * an exclusive lease was asked for beside others, or, under mediate=leased,
- * another process has the file open for writing through an unmediated open
- * file: user.mapdirect.eligible names it), -ENOTTY (@fd is not on a
- * mapdirectfs mount), or another -errno of ioctl(2).
+ * -EAGAIN (a break is in progress, or breakers came while the daemon looked
+ * at the file, or the file has an exclusive lease, or an exclusive lease was
+ * asked for beside others, or, under mediate=leased, another process has the
+ * file open for writing through an unmediated open file, or another user's
+ * writer that waited for a break still has it open: user.mapdirect.eligible
+ * names it; or an ALLOCATE of the caller's uid is running), -EBADF (also:
+ * ALLOCATE through an fd not open for writing), -ESRCH (the caller is
+ * outside the daemon's pid namespace), -ENOSPC (ALLOCATE: no room for the
+ * caller; nothing is left allocated), -ENOTTY (@fd is not on a mapdirectfs
+ * mount), or another -errno of ioctl(2).
  */
 int mapdirect_lease(int fd, unsigned int flags, int signo, uint64_t *lease_id);
 
