@@ -36,6 +36,8 @@ struct md_lease {
 	struct md_lease *f_prev, *f_next;	/* lf->leases */
 	struct md_lease *h_prev, *h_next;	/* holder->leases */
 	struct md_lease *t_prev, *t_next;	/* breaking, by deadline */
+	bool census;				/* queued for md_engine_census */
+	struct md_lease *c_prev, *c_next;	/* eng->c_head */
 	UT_hash_handle hh;			/* by id */
 	char comm[16];
 };
@@ -52,9 +54,6 @@ struct md_holder {
 	pid_t pid;
 	int watch;		/* handle from ops->watch, or -1 */
 	struct md_thread *threads;	/* that took its leases */
-	/* the census of one break start, shared by the holder's leases */
-	uint64_t census_gen;
-	int census;
 	struct md_lease *leases;
 	UT_hash_handle hh;	/* by pid */
 };
@@ -75,7 +74,7 @@ struct md_engine {
 	struct md_holder *holders;
 	struct md_lease *t_head, *t_tail;	/* breaking leases, FIFO */
 	struct md_lfile *dirty;	/* files whose parked ops need a look */
-	uint64_t census_gen;	/* bumped per break start (still_mapped) */
+	struct md_lease *c_head, *c_tail;	/* waiting for a census */
 	struct md_stats st;
 };
 
@@ -283,6 +282,43 @@ static void thread_put(struct md_holder *h, struct md_thread *t)
 	free(t);
 }
 
+/*
+ * @l's open file is gone: does its holder still map the file? Asked of
+ * md_engine_census(), which reads /proc without the engine lock.
+ */
+static void census_queue(struct md_engine *eng, struct md_lease *l,
+			 struct md_dispose *d)
+{
+	if (l->census)
+		return;
+	l->census = true;
+	l->lf->ncensus++;
+	l->c_next = NULL;
+	l->c_prev = eng->c_tail;
+	if (eng->c_tail)
+		eng->c_tail->c_next = l;
+	else
+		eng->c_head = l;
+	eng->c_tail = l;
+	d->census = true;
+}
+
+static void census_dequeue(struct md_engine *eng, struct md_lease *l)
+{
+	if (!l->census)
+		return;
+	if (l->c_prev)
+		l->c_prev->c_next = l->c_next;
+	else
+		eng->c_head = l->c_next;
+	if (l->c_next)
+		l->c_next->c_prev = l->c_prev;
+	else
+		eng->c_tail = l->c_prev;
+	l->census = false;
+	l->lf->ncensus--;
+}
+
 /* End lease @l; @counter is the stats counter of the reason. */
 static void remove_lease(struct md_engine *eng, struct md_lease *l,
 			 uint64_t *counter, struct md_dispose *d)
@@ -321,6 +357,7 @@ static void remove_lease(struct md_engine *eng, struct md_lease *l,
 	}
 	if (l->flags & MAPDIRECT_LEASE_EXCLUSIVE)
 		lf->nexclusive--;
+	census_dequeue(eng, l);
 	HASH_DEL(eng->by_id, l);
 	if (l->owner)
 		l->owner->lease = NULL;
@@ -346,40 +383,13 @@ static void remove_lease(struct md_engine *eng, struct md_lease *l,
 	mark_dirty(eng, lf);
 }
 
-/*
- * Does the holder of @l, whose open file is gone, still map the file? One
- * census per holder and break start: a holder with 10k leases of a file
- * has its /proc/PID/maps read once, not 10k times.
- */
-static bool still_mapped(struct md_engine *eng, const struct md_lease *l,
-			 bool in_break)
-{
-	struct md_holder *h = l->holder;
-
-	if (l->owner)
-		return true;
-	if (!eng->ops->maps)
-		return true;
-	/* the cache holds for one file within one break_others() */
-	if (!in_break || h->census_gen != eng->census_gen) {
-		h->census = eng->ops->maps(eng->ctx, l->pid, h->watch, l->lf);
-		h->census_gen = eng->census_gen;
-	}
-	return h->census == 1;
-}
-
 /* Start the break of one lease: notify its holder, start its clock. */
-static void start_break(struct md_engine *eng, struct md_lease *l,
+static void begin_break(struct md_engine *eng, struct md_lease *l,
 			uint64_t now, struct md_dispose *d)
 {
 	struct md_lfile *lf = l->lf;
 	struct md_event *ev;
 
-	if (!still_mapped(eng, l, true)) {
-		/* SPEC 4.2 (2): nothing left to unmap, nobody to tell */
-		remove_lease(eng, l, &eng->st.released, d);
-		return;
-	}
 	l->breaking = true;
 	l->deadline_ms = now + eng->break_ms;
 	if (!l->deadline_ms)
@@ -406,6 +416,20 @@ static void start_break(struct md_engine *eng, struct md_lease *l,
 }
 
 /*
+ * A break reaches @l. A holder without its open file may not map the file
+ * any more (SPEC 4.2 (2): then there is nothing to unmap and nobody to
+ * tell): its break begins once the census found it mapping.
+ */
+static void start_break(struct md_engine *eng, struct md_lease *l,
+			uint64_t now, struct md_dispose *d)
+{
+	if (!l->owner && eng->ops->maps)
+		census_queue(eng, l, d);
+	else
+		begin_break(eng, l, now, d);
+}
+
+/*
  * Make every lease of @lf but @own breaking. Iterates only when one is not
  * breaking yet: joining a break in progress costs O(1).
  */
@@ -413,17 +437,18 @@ static void break_others(struct md_engine *eng, struct md_lfile *lf,
 			 struct md_lease *own, struct md_dispose *d)
 {
 	uint32_t others = leases_of(lf) - (own ? 1 : 0);
-	uint32_t others_breaking = lf->nbreaking - (own && own->breaking);
+	/* waiting for a census counts: its break begins after */
+	uint32_t others_breaking = lf->nbreaking + lf->ncensus -
+				   (own && own->breaking);
 	struct md_lease *l, *next;
 	uint64_t now;
 
 	if (others_breaking >= others)
 		return;
 	now = now_ms(eng);
-	eng->census_gen++;
 	for (l = lf->leases; l; l = next) {
 		next = l->f_next;
-		if (l != own && !l->breaking)
+		if (l != own && !l->breaking && !l->census)
 			start_break(eng, l, now, d);
 	}
 }
@@ -504,6 +529,10 @@ void md_engine_expire(struct md_engine *eng, struct md_dispose *d)
 void md_engine_shutdown(struct md_engine *eng, struct md_dispose *d)
 {
 	pthread_mutex_lock(&eng->lock);
+	/* no census any more: a holder without its open file is let go, as
+	 * the breaks' deadlines let the others go */
+	while (eng->c_head)
+		remove_lease(eng, eng->c_head, &eng->st.released, d);
 	settle(eng, UINT64_MAX, d);
 	pthread_mutex_unlock(&eng->lock);
 }
@@ -837,8 +866,7 @@ void md_lease_file_closed(struct md_engine *eng, struct md_lfile *lf,
 		l->owner = NULL;
 		owner->lease = NULL;
 		put_poll(d, l);	/* the handle belonged to the open file */
-		if (!still_mapped(eng, l, false))
-			remove_lease(eng, l, &eng->st.released, d);
+		census_queue(eng, l, d);
 	}
 	settle(eng, now_ms(eng), d);
 	pthread_mutex_unlock(&eng->lock);
@@ -859,6 +887,69 @@ void *md_lease_poll(struct md_engine *eng, struct md_owner *owner,
 	}
 	pthread_mutex_unlock(&eng->lock);
 	return drop;
+}
+
+#define CENSUS_BATCH 64
+
+void md_engine_census(struct md_engine *eng, struct md_dispose *d)
+{
+	struct {
+		uint32_t id;
+		pid_t pid;
+		int fd;
+		uint64_t dev, ino;
+		int mapped;
+	} b[CENSUS_BATCH];
+	struct md_lfile at;
+	struct md_lease *l;
+	pid_t last_pid = 0;
+	uint64_t last_dev = 0, last_ino = 0;
+	int last = 0;
+	size_t n, i;
+
+	for (;;) {
+		pthread_mutex_lock(&eng->lock);
+		for (n = 0, l = eng->c_head; l && n < CENSUS_BATCH;
+		     l = l->c_next, n++) {
+			b[n].id = l->id;
+			b[n].pid = l->pid;
+			b[n].fd = dup_fd(l->holder->watch);
+			b[n].dev = l->lf->dev;
+			b[n].ino = l->lf->ino;
+		}
+		pthread_mutex_unlock(&eng->lock);
+		if (!n)
+			return;
+		/* without the lock; one read per holder and file in a row */
+		for (i = 0; i < n; i++) {
+			if (b[i].pid != last_pid || b[i].dev != last_dev ||
+			    b[i].ino != last_ino) {
+				md_lfile_init(&at, b[i].dev, b[i].ino);
+				last = eng->ops->maps(eng->ctx, b[i].pid,
+						      b[i].fd, &at);
+				last_pid = b[i].pid;
+				last_dev = b[i].dev;
+				last_ino = b[i].ino;
+			}
+			b[i].mapped = last == 1;
+			if (b[i].fd >= 0)
+				close(b[i].fd);
+		}
+		pthread_mutex_lock(&eng->lock);
+		for (i = 0; i < n; i++) {
+			HASH_FIND(hh, eng->by_id, &b[i].id, sizeof(b[i].id), l);
+			/* ended meanwhile, or its file came back: nothing */
+			if (!l || !l->census)
+				continue;
+			census_dequeue(eng, l);
+			if (!b[i].mapped)
+				remove_lease(eng, l, &eng->st.released, d);
+			else if (l->lf->parked || l->lf->nbreaking)
+				begin_break(eng, l, now_ms(eng), d);
+		}
+		settle(eng, now_ms(eng), d);
+		pthread_mutex_unlock(&eng->lock);
+	}
 }
 
 void md_holder_exited(struct md_engine *eng, pid_t pid, struct md_dispose *d)

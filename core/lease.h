@@ -53,6 +53,7 @@ struct md_lfile {
 	uint32_t nbreaking;
 	uint32_t nexclusive;
 	uint32_t nexcluding;	/* md_exclude_begin()s, counted in nleases */
+	uint32_t ncensus;	/* leases waiting for md_engine_census() */
 	struct md_lease *leases;
 	struct md_parked *parked, **parked_tail;
 	uint64_t dev, ino;	/* backing identity, for the census and logs */
@@ -105,6 +106,7 @@ struct md_dispose {
 	size_t n, cap;
 	struct md_parked *run, **run_tail;	/* to run, in arrival order */
 	bool oom;		/* an event could not be recorded */
+	bool census;		/* md_engine_census() has work: call it soon */
 };
 
 struct md_stats {
@@ -283,7 +285,7 @@ int md_lease_unlease(struct md_engine *eng, struct md_lfile *lf,
  * md_lease_file_closed - the open file @owner was released
  *
  * Its lease, if any, lives on while the holder maps the file (SPEC 4.2);
- * the census runs now.
+ * the census is queued (md_engine_census()).
  */
 void md_lease_file_closed(struct md_engine *eng, struct md_lfile *lf,
 			  struct md_owner *owner, struct md_dispose *d);
@@ -299,6 +301,19 @@ void md_lease_file_closed(struct md_engine *eng, struct md_lfile *lf,
  */
 void *md_lease_poll(struct md_engine *eng, struct md_owner *owner,
 		    void *poll, bool *breaking);
+
+/**
+ * md_engine_census - look at the mappings of holders whose open file is
+ * gone (SPEC 4.2), queued when that file was released or a break started
+ * (the dispose list's census flag says so)
+ *
+ * Reads /proc with the engine lock dropped: a holder with 65 000 mappings
+ * takes ~40 ms to read, and nobody else's lease may wait for that. A
+ * holder still mapping the file keeps its lease (and its break starts now
+ * if the file is breaking); one that maps nothing loses it. Call it from
+ * one thread (the embedder's engine thread); it blocks for the reads.
+ */
+void md_engine_census(struct md_engine *eng, struct md_dispose *d);
 
 /* md_holder_exited - the process @pid is gone: end its leases */
 void md_holder_exited(struct md_engine *eng, pid_t pid, struct md_dispose *d);

@@ -274,6 +274,9 @@ void mdfs_dispose_run(struct md_dispose *d)
 {
 	struct md_parked *p, *next;
 
+	/* a census to do: the engine thread reads /proc, no handler does */
+	if (d->census && !pthread_equal(pthread_self(), engine_thread))
+		mdfs_lease_wake();
 	if (!handoff(d))
 		run_events(d);
 	for (p = d->run; p; p = next) {
@@ -398,6 +401,9 @@ static void *engine_main(void *arg)
 		}
 		mdfs_dispose_run(&d);
 		run_handoffs();
+		md_dispose_init(&d);
+		md_engine_census(mdfs.eng, &d);
+		mdfs_dispose_run(&d);
 		if (__atomic_load_n(&mdfs_uring_parked, __ATOMIC_RELAXED))
 			mdfs_uring_interrupts();
 		mdfs_orphans_sweep();

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -20,6 +21,8 @@ struct fake {
 	int watching;		/* watches minus unwatches */
 	int maps_answer;	/* what the census says */
 	int maps_calls;
+	/* census_reads_without_the_engine_lock: the read blocks until */
+	volatile int block, in_maps;
 };
 
 static uint64_t fake_now(void *ctx)
@@ -52,6 +55,10 @@ static int fake_maps(void *ctx, pid_t pid, int handle,
 	struct fake *f = ctx;
 
 	f->maps_calls++;
+	f->in_maps = 1;
+	while (f->block)
+		usleep(1000);
+	f->in_maps = 0;
 	return f->maps_answer;
 }
 
@@ -400,19 +407,29 @@ Test(core_lease, lease_follows_the_mapping_not_the_fd)
 	take(&b, 200, 0, 0);
 	fk.maps_answer = 1;
 	md_lease_file_closed(eng, &lf, &a, &d);
+	cr_assert(d.census, "the release asks for a census");
+	cr_assert_eq(fk.maps_calls, 0, "no /proc read under the engine lock");
+	md_engine_census(eng, &d);
 	cr_assert_eq(lf.nleases, 2, "SPEC 4.2: still mapped, still leased");
 	cr_assert_null(a.lease);
 	fk.maps_answer = 0;
 	md_lease_file_closed(eng, &lf, &b, &d);
+	cr_assert_eq(lf.nleases, 2, "leased until the census has looked");
+	md_engine_census(eng, &d);
 	cr_assert_eq(lf.nleases, 1, "neither fd nor mapping: lease ends");
 
-	/* a's mapping went away since: found by the census at break start */
+	/* a's mapping went away since: found by the census at break start,
+	 * before anybody is told; the breaker waits for it, then runs */
 	{
 		struct md_parked p = { 0 };
 
 		reset_dispose();
-		cr_assert_eq(md_break(eng, &lf, &p, false, &d), 0);
-		cr_assert_eq(d.n, 0, "nobody left to notify");
+		cr_assert_eq(md_break(eng, &lf, &p, false, &d), 1);
+		cr_assert_eq(d.n, 0, "nobody told before the census");
+		md_engine_census(eng, &d);
+		cr_assert_eq(count_events(MD_EV_BREAK), 0,
+			     "nobody left to notify");
+		cr_assert_eq(count_run(), 1, "the breaker runs");
 		md_gate_exit(&lf);
 	}
 	md_engine_stats(eng, &st);
@@ -559,10 +576,13 @@ Test(core_lease, one_census_per_holder_per_break)
 		take(&o[i], 100, 0, 0);
 		md_lease_file_closed(eng, &lf, &o[i], &d);	/* mapped */
 	}
+	md_engine_census(eng, &d);
 	cr_assert_eq(lf.nleases, N);
+	cr_assert_eq(fk.maps_calls, 1, "one holder, one /proc/PID/maps read");
 	fk.maps_calls = 0;
 	reset_dispose();
 	md_break(eng, &lf, &p, false, &d);
+	md_engine_census(eng, &d);
 	cr_assert_eq(fk.maps_calls, 1, "one holder, one /proc/PID/maps read");
 	cr_assert_eq(count_events(MD_EV_BREAK), N);
 }
@@ -574,9 +594,13 @@ Test(core_lease, census_at_release_is_never_cached)
 
 	take(&a, 100, 0, 0);
 	md_lease_file_closed(eng, &lf, &a, &d);		/* census 1: mapped */
+	md_engine_census(eng, &d);
 	md_break(eng, &lf, &p, false, &d);		/* census 2 */
+	md_engine_census(eng, &d);
 	md_lease_file_closed(eng, &lf, &b, &d);		/* not a lease: none */
+	md_engine_census(eng, &d);
 	cr_assert_eq(fk.maps_calls, 2);
+	cr_assert_eq(count_events(MD_EV_BREAK), 1, "mapped: told, after");
 	fk.maps_answer = 0;
 	md_engine_expire(eng, &d);			/* nothing due yet */
 	cr_assert_eq(lf.nleases, 1, "the break's cached answer is not reused");
@@ -689,4 +713,43 @@ Test(core_lease, a_threads_leases_share_its_pidfd)
 	cr_assert_not(fd_open(p[0]), "the thread's last lease closed it");
 	close(p[1]);
 	close(q[1]);
+}
+
+static void *census_thread(void *arg)
+{
+	struct md_dispose cd;
+
+	md_dispose_init(&cd);
+	md_engine_census(eng, &cd);
+	md_dispose_fini(&cd);
+	return NULL;
+}
+
+/*
+ * The census reads /proc/PID/maps, ~40 ms for a process with 65 000
+ * mappings: a user with many such holders could hold the engine lock, and
+ * every lease operation of every user, for as long as it liked. Here the
+ * read blocks until the test lets it go; meanwhile the engine answers.
+ */
+Test(core_lease, census_reads_without_the_engine_lock, .timeout = 20)
+{
+	static struct md_owner a, b;
+	uint32_t holders, id, flags;
+	uint64_t left;
+	pthread_t t;
+
+	take(&a, 100, 0, 0);
+	md_lease_file_closed(eng, &lf, &a, &d);
+	fk.block = 1;
+	cr_assert_eq(pthread_create(&t, NULL, census_thread, NULL), 0);
+	while (!fk.in_maps)
+		usleep(1000);
+	/* the census is in its read: the engine lock is free */
+	cr_assert_eq(md_lease_state(eng, &lf, 100, &holders, &id, &flags,
+				    &left), MD_STATE_HELD);
+	take(&b, 200, 0, 0);
+	cr_assert_eq(holders, 1);
+	fk.block = 0;
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(lf.nleases, 2, "still mapped: still leased");
 }
