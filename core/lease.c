@@ -942,6 +942,7 @@ void md_engine_census(struct md_engine *eng, struct md_dispose *d)
 			if (!l || !l->census)
 				continue;
 			census_dequeue(eng, l);
+			eng->st.census++;
 			if (!b[i].mapped)
 				remove_lease(eng, l, &eng->st.released, d);
 			else if (l->lf->parked || l->lf->nbreaking)

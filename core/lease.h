@@ -126,6 +126,7 @@ struct md_stats {
 	uint64_t nonblock;		/* EWOULDBLOCK to O_NONBLOCK breakers */
 	uint64_t txtbsy;		/* ETXTBSY for exclusive leases */
 	uint64_t refused;		/* lease requests refused (any error) */
+	uint64_t census;		/* leases md_engine_census() looked at */
 };
 
 /* A lease request, as decoded from MAPDIRECT_IOC_LEASE. */

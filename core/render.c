@@ -138,7 +138,8 @@ void md_render_stats(struct md_buf *b, const struct md_stats *st)
 		      "parked_run=%llu\n"
 		      "parked_interrupted=%llu\n"
 		      "breakers_nonblock=%llu\n"
-		      "breakers_txtbsy=%llu\n",
+		      "breakers_txtbsy=%llu\n"
+		      "census_done=%llu\n",
 		      (unsigned long long)st->granted,
 		      (unsigned long long)st->active,
 		      (unsigned long long)st->unleased,
@@ -154,5 +155,6 @@ void md_render_stats(struct md_buf *b, const struct md_stats *st)
 		      (unsigned long long)st->parked_run,
 		      (unsigned long long)st->interrupted,
 		      (unsigned long long)st->nonblock,
-		      (unsigned long long)st->txtbsy);
+		      (unsigned long long)st->txtbsy,
+		      (unsigned long long)st->census);
 }

@@ -29,11 +29,16 @@
 #define BLOCKED_MS 100
 
 /* close(@fd) in the holder and wait until the daemon took the RELEASE */
+/* census_done before the last close_released(): release_handled() waits
+ * for the census of that release, which the engine thread makes */
+static long long census_before;
+
 static void close_released(struct mdfs_fs *fs, struct lease_holder *h,
 			   int fd)
 {
 	int n = lease_log_count(fs, "RELEASE", 0);
 
+	census_before = lease_stat(fs, "census_done");
 	LOP_OK(h->a, op_close(fd));
 	lease_log_wait(fs, "RELEASE", 0, n + 1, PROMPT_MS);
 }
@@ -320,14 +325,18 @@ static void release_handled(struct mdfs_fs *fs, const char *rel)
 {
 	long long t0 = mdfs_now_ms();
 
-	while (!strstr(lease_xattr(mdfs_mpath(fs, "%s", rel),
-				   "user.mapdirect.leases"), "fd=closed") &&
+	while ((!strstr(lease_xattr(mdfs_mpath(fs, "%s", rel),
+				    "user.mapdirect.leases"), "fd=closed") ||
+		lease_stat(fs, "census_done") <= census_before) &&
 	       mdfs_now_ms() - t0 < PROMPT_MS)
 		usleep(1000);
 	cr_assert(strstr(lease_xattr(mdfs_mpath(fs, "%s", rel),
 				     "user.mapdirect.leases"), "fd=closed"),
 		  "the release of %s was not handled in %d ms", rel,
 		  PROMPT_MS);
+	cr_assert_gt(lease_stat(fs, "census_done"), census_before,
+		     "no census of the release of %s in %d ms", rel,
+		     PROMPT_MS);
 }
 
 static int forgets(struct mdfs_fs *fs)
