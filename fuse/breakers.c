@@ -25,20 +25,53 @@ static struct mdfs_parked *uring_parked;	/* under uring_lock */
 unsigned int mdfs_uring_parked;		/* atomic: the engine polls while > 0 */
 
 struct mdfs_parked *mdfs_parked_new(fuse_req_t req, enum mdfs_op op,
-				    struct md_owner *owner, size_t extra)
+				    struct md_owner *owner, size_t extra,
+				    bool *nonblock)
 {
-	struct mdfs_parked *pk = calloc(1, sizeof(*pk) + extra);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	int qid = fuse_req_is_uring(req) ? mdfs_thread_queue() : -1;
+	uint64_t want[MDFS_SHARE_N] = {
+		[MDFS_SHARE_PARKED] = 1,
+		[MDFS_SHARE_BYTES] = extra,
+	};
+	struct mdfs_parked *pk;
+	bool charged = false;
 
+	/*
+	 * A place to wait, from the caller's share (share.c), before any
+	 * payload is copied. None (its uid, the daemon or over io_uring its
+	 * CPU's queue has no room): as if O_NONBLOCK, the break goes on.
+	 */
+	if (!*nonblock) {
+		charged = mdfs_share_take(ctx->uid, want, qid);
+		if (!charged) {
+			*nonblock = true;
+			__atomic_add_fetch(&mdfs.over_share, 1,
+					   __ATOMIC_RELAXED);
+			md_log_limited(LOG_WARNING, "uid %u: no room to wait "
+				       "for a lease break (its share, the "
+				       "daemon's or its CPU's io_uring queue "
+				       "is full): EAGAIN", ctx->uid);
+		}
+	}
+	/* a breaker that never waits writes from the request's own buffer */
+	if (*nonblock)
+		extra = 0;
+	pk = calloc(1, sizeof(*pk) + extra);
 	if (!pk) {
+		if (charged)
+			mdfs_share_give(ctx->uid, want, qid);
 		fuse_reply_err(req, ENOMEM);
 		return NULL;
 	}
+	if (charged)
+		memcpy(pk->share, want, sizeof(want));
 	pk->req = req;
 	pk->op = op;
 	pk->p.owner = owner;
-	pk->tid = fuse_req_ctx(req)->pid;
-	pk->uid = fuse_req_ctx(req)->uid;
-	pk->qid = fuse_req_is_uring(req) ? mdfs_thread_queue() : -1;
+	pk->tid = ctx->pid;
+	pk->uid = ctx->uid;
+	pk->qid = qid;
 	pk->size = extra;
 	/* on an io_uring mount interrupts are off for every request */
 	pk->uring = mdfs.io_uring || fuse_req_is_uring(req);
@@ -50,23 +83,6 @@ void mdfs_parked_free(struct mdfs_parked *pk)
 	if (pk->share[MDFS_SHARE_PARKED])
 		mdfs_share_give(pk->uid, pk->share, pk->qid);
 	free(pk);
-}
-
-/*
- * A place to wait, from the caller's share (share.c): false when its uid,
- * the daemon or (over io_uring) its CPU's queue has no room for one more.
- */
-static bool charge(struct mdfs_parked *pk)
-{
-	uint64_t want[MDFS_SHARE_N] = {
-		[MDFS_SHARE_PARKED] = 1,
-		[MDFS_SHARE_BYTES] = pk->size,
-	};
-
-	if (!mdfs_share_take(pk->uid, want, pk->qid))
-		return false;
-	memcpy(pk->share, want, sizeof(want));
-	return true;
 }
 
 static void uring_unlink(struct mdfs_parked *pk)
@@ -112,6 +128,11 @@ void mdfs_parked_run(struct mdfs_parked *pk)
 	}
 	switch (pk->op) {
 	case OP_WRITE:
+		if (pk->in) {
+			/* it never waited: the handler still runs */
+			n = mdfs_do_write(pk->req, pk->f, pk->in, pk->off);
+			break;
+		}
 		mem = (struct fuse_bufvec)FUSE_BUFVEC_INIT(pk->size);
 		mem.buf[0].mem = pk->data;
 		n = mdfs_do_write(pk->req, pk->f, &mem, pk->off);
@@ -188,15 +209,6 @@ void mdfs_break(struct mdfs_parked *pk, struct mdfs_inode *inode,
 		pk->uring = false;
 		mdfs_parked_run(pk);
 		return;
-	}
-	/* no place to wait: as if O_NONBLOCK, the break goes on (issue 13) */
-	if (!nonblock && !charge(pk)) {
-		nonblock = true;
-		__atomic_add_fetch(&mdfs.over_share, 1, __ATOMIC_RELAXED);
-		md_log_limited(LOG_WARNING, "uid %u: no room to wait for a "
-			       "lease break (its share, the daemon's or its "
-			       "CPU's io_uring queue is full): EAGAIN",
-			       pk->uid);
 	}
 	if (pk->uring)
 		uring_link(pk);

@@ -255,11 +255,20 @@ struct mdfs_parked {
 	int valid;		/* setattr */
 	struct stat attr;	/* setattr */
 	struct fuse_file_info fi;	/* open */
-	size_t size;		/* write payload */
+	size_t size;		/* write payload kept */
+	/* a write that never waits: the request's buffer, valid while its
+	 * handler runs, instead of a copy */
+	struct fuse_bufvec *in;
 	char data[];
 };
+/*
+ * A breaking request, charged to its caller's share where it may wait
+ * (*@nonblock false); with no room *@nonblock turns true, and then (as
+ * for every O_NONBLOCK breaker) no @extra bytes of payload are kept.
+ */
 struct mdfs_parked *mdfs_parked_new(fuse_req_t req, enum mdfs_op op,
-				    struct md_owner *owner, size_t extra);
+				    struct md_owner *owner, size_t extra,
+				    bool *nonblock);
 void mdfs_break(struct mdfs_parked *pk, struct mdfs_inode *inode,
 		bool nonblock);
 void mdfs_parked_run(struct mdfs_parked *pk);

@@ -257,6 +257,7 @@ void mdfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct mdfs_inode *inode = mdfs_inode(ino);
 	struct mdfs_parked *pk;
+	bool nonblock;
 
 	/* O_TRUNC from a new open file breaks every lease (SPEC 4.3) */
 	if (!(fi->flags & O_TRUNC) || md_gate_enter(&inode->lf)) {
@@ -267,12 +268,13 @@ void mdfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		mdfs_reply_open(req, err, fi);
 		return;
 	}
-	pk = mdfs_parked_new(req, OP_OPEN, NULL, 0);
+	nonblock = fi->flags & O_NONBLOCK;
+	pk = mdfs_parked_new(req, OP_OPEN, NULL, 0, &nonblock);
 	if (!pk)
 		return;
 	pk->inode = inode;
 	pk->fi = *fi;
-	mdfs_break(pk, inode, fi->flags & O_NONBLOCK);
+	mdfs_break(pk, inode, nonblock);
 }
 
 void mdfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -347,6 +349,7 @@ void mdfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	struct mdfs_file *f = mdfs_file(fi);
 	struct fuse_bufvec mem;
 	struct mdfs_parked *pk;
+	bool nonblock;
 	size_t size;
 
 	__atomic_add_fetch(&mdfs.nwrite, 1, __ATOMIC_RELAXED);
@@ -363,22 +366,28 @@ void mdfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 			fuse_reply_write(req, (size_t)n);
 		return;
 	}
-	/* parked: the request's buffer is libfuse's, keep a copy */
+	/* parked: the request's buffer is libfuse's, keep a copy; one that
+	 * cannot wait runs now or never, from the buffer itself */
 	size = fuse_buf_size(in);
-	pk = mdfs_parked_new(req, OP_WRITE, &f->lo, size);
+	/* fi->flags is the file's f_flags now: fcntl(F_SETFL) counts */
+	nonblock = fi->flags & O_NONBLOCK;
+	pk = mdfs_parked_new(req, OP_WRITE, &f->lo, size, &nonblock);
 	if (!pk)
 		return;
-	mem = (struct fuse_bufvec)FUSE_BUFVEC_INIT(size);
-	mem.buf[0].mem = pk->data;
-	if (fuse_buf_copy(&mem, in, 0) != (ssize_t)size) {
-		fuse_reply_err(req, EIO);
-		mdfs_parked_free(pk);
-		return;
+	if (nonblock) {
+		pk->in = in;
+	} else {
+		mem = (struct fuse_bufvec)FUSE_BUFVEC_INIT(size);
+		mem.buf[0].mem = pk->data;
+		if (fuse_buf_copy(&mem, in, 0) != (ssize_t)size) {
+			fuse_reply_err(req, EIO);
+			mdfs_parked_free(pk);
+			return;
+		}
 	}
 	pk->f = f;
 	pk->off = off;
-	/* fi->flags is the file's f_flags now: fcntl(F_SETFL) counts */
-	mdfs_break(pk, f->inode, fi->flags & O_NONBLOCK);
+	mdfs_break(pk, f->inode, nonblock);
 }
 
 void mdfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -417,6 +426,7 @@ void mdfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 {
 	struct mdfs_file *f = mdfs_file(fi);
 	struct mdfs_parked *pk;
+	bool nonblock;
 
 	if (md_gate_enter(&f->inode->lf)) {
 		int err = mdfs_do_fallocate(f, mode, offset, length);
@@ -425,15 +435,16 @@ void mdfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		fuse_reply_err(req, -err);
 		return;
 	}
-	pk = mdfs_parked_new(req, OP_FALLOCATE, &f->lo, 0);
+	/* fallocate carries no flags: those of the open */
+	nonblock = f->flags & O_NONBLOCK;
+	pk = mdfs_parked_new(req, OP_FALLOCATE, &f->lo, 0, &nonblock);
 	if (!pk)
 		return;
 	pk->f = f;
 	pk->mode = mode;
 	pk->off = offset;
 	pk->len = length;
-	/* fallocate carries no flags: those of the open */
-	mdfs_break(pk, f->inode, f->flags & O_NONBLOCK);
+	mdfs_break(pk, f->inode, nonblock);
 }
 
 ssize_t mdfs_do_copy(struct mdfs_file *in, off_t off_in, struct mdfs_file *out,
@@ -452,6 +463,7 @@ void mdfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 {
 	struct mdfs_file *in = mdfs_file(fi_in), *out = mdfs_file(fi_out);
 	struct mdfs_parked *pk;
+	bool nonblock;
 
 	if (md_gate_enter(&out->inode->lf)) {
 		ssize_t n = mdfs_do_copy(in, off_in, out, off_out, len, flags);
@@ -463,7 +475,8 @@ void mdfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			fuse_reply_write(req, (size_t)n);
 		return;
 	}
-	pk = mdfs_parked_new(req, OP_COPY, &out->lo, 0);
+	nonblock = out->flags & O_NONBLOCK;
+	pk = mdfs_parked_new(req, OP_COPY, &out->lo, 0, &nonblock);
 	if (!pk)
 		return;
 	pk->f_in = in;
@@ -472,7 +485,7 @@ void mdfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	pk->off = off_out;
 	pk->len = (off_t)len;
 	pk->mode = flags;
-	mdfs_break(pk, out->inode, out->flags & O_NONBLOCK);
+	mdfs_break(pk, out->inode, nonblock);
 }
 
 void mdfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,

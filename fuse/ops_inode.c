@@ -177,6 +177,7 @@ void mdfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct mdfs_inode *inode = mdfs_inode(ino);
 	struct mdfs_file *f = fi ? mdfs_file(fi) : NULL;
 	struct mdfs_parked *pk;
+	bool nonblock;
 
 	/*
 	 * A passthrough write never reaches the daemon; on a file with
@@ -198,15 +199,16 @@ void mdfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		mdfs_reply_attr(req, err, &st);
 		return;
 	}
-	pk = mdfs_parked_new(req, OP_SETATTR, f ? &f->lo : NULL, 0);
+	/* truncate(2) by path has no open file: it waits */
+	nonblock = f && (f->flags & O_NONBLOCK);
+	pk = mdfs_parked_new(req, OP_SETATTR, f ? &f->lo : NULL, 0, &nonblock);
 	if (!pk)
 		return;
 	pk->inode = inode;
 	pk->f = f;
 	pk->attr = *attr;
 	pk->valid = valid;
-	/* truncate(2) by path has no open file: it waits */
-	mdfs_break(pk, inode, f && (f->flags & O_NONBLOCK));
+	mdfs_break(pk, inode, nonblock);
 }
 
 void mdfs_readlink(fuse_req_t req, fuse_ino_t ino)
