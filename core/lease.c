@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <uthash.h>
+#include <utlist.h>
 
 #include "lease.h"
 #include "log.h"
@@ -37,7 +38,7 @@ struct md_lease {
 	struct md_lease *h_prev, *h_next;	/* holder->leases */
 	struct md_lease *t_prev, *t_next;	/* breaking, by deadline */
 	bool census;				/* queued for md_engine_census */
-	struct md_lease *c_prev, *c_next;	/* eng->c_head */
+	struct md_lease *c_prev, *c_next;	/* eng->c_head, utlist */
 	UT_hash_handle hh;			/* by id */
 	char comm[16];
 };
@@ -74,7 +75,7 @@ struct md_engine {
 	struct md_holder *holders;
 	struct md_lease *t_head, *t_tail;	/* breaking leases, FIFO */
 	struct md_lfile *dirty;	/* files whose parked ops need a look */
-	struct md_lease *c_head, *c_tail;	/* waiting for a census */
+	struct md_lease *c_head;	/* waiting for a census (utlist) */
 	struct md_stats st;
 };
 
@@ -293,13 +294,7 @@ static void census_queue(struct md_engine *eng, struct md_lease *l,
 		return;
 	l->census = true;
 	l->lf->ncensus++;
-	l->c_next = NULL;
-	l->c_prev = eng->c_tail;
-	if (eng->c_tail)
-		eng->c_tail->c_next = l;
-	else
-		eng->c_head = l;
-	eng->c_tail = l;
+	DL_APPEND2(eng->c_head, l, c_prev, c_next);
 	d->census = true;
 }
 
@@ -307,14 +302,7 @@ static void census_dequeue(struct md_engine *eng, struct md_lease *l)
 {
 	if (!l->census)
 		return;
-	if (l->c_prev)
-		l->c_prev->c_next = l->c_next;
-	else
-		eng->c_head = l->c_next;
-	if (l->c_next)
-		l->c_next->c_prev = l->c_prev;
-	else
-		eng->c_tail = l->c_prev;
+	DL_DELETE2(eng->c_head, l, c_prev, c_next);
 	l->census = false;
 	l->lf->ncensus--;
 }
