@@ -420,7 +420,9 @@ static int daemonize_start(void)
 
 static void *unmount_thread(void *arg)
 {
-	umount2(mdfs.mountpoint, MNT_DETACH);
+	/* in the sandbox the mount is not in our namespace: ask outside */
+	if (!mdfs_sandbox_unmount(false))
+		umount2(mdfs.mountpoint, MNT_DETACH);
 	return NULL;
 }
 
@@ -569,7 +571,7 @@ int main(int argc, char *argv[])
 		md_err("passthrough=on needs CAP_SYS_ADMIN\n");
 		goto free_args;
 	}
-	if (choose_transport())
+	if (choose_transport() || mdfs_sandbox_check())
 		goto free_args;
 	if (mdfs_root_init(backing_fd)) {
 		md_err("BACKING '%s': %m\n", mdfs.backing);
@@ -596,6 +598,10 @@ int main(int argc, char *argv[])
 		goto stop_leases;
 	if (fuse_session_mount(mdfs.se, mdfs.mountpoint))
 		goto destroy_session;
+	/* single-threaded still: capabilities, namespace and filter are
+	 * inherited by every thread from here on */
+	if (mdfs_confine())
+		goto unmount;
 	if (mdfs_lease_start()) {
 		md_err("cannot start the lease engine\n");
 		goto unmount;
@@ -627,9 +633,13 @@ int main(int argc, char *argv[])
 		md_err("session ended with error %d\n", ret);
 unmount:
 	mdfs_lease_stop();
-	fuse_session_unmount(mdfs.se);
+	if (!mdfs_sandboxed())
+		fuse_session_unmount(mdfs.se);
 destroy_session:
+	/* closing /dev/fuse first ends the connection: an unmount from
+	 * outside then cannot wait on us */
 	fuse_session_destroy(mdfs.se);
+	mdfs_sandbox_unmount(true);
 	mdfs_handles_free();
 stop_leases:
 	mdfs_lease_stop();
