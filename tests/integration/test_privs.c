@@ -666,3 +666,40 @@ MDFS_TEST_NOMOUNT(privs, caller_thread_drops_sys_resource_and_fsetid)
 	while (waitpid(daemon, &st, 0) < 0 && errno == EINTR)
 		;
 }
+
+/*
+ * sandbox=on where it cannot be had (no CAP_SYS_ADMIN: dropped from the
+ * bounding set before exec) is a start-up refusal of SPEC 2: one line, a
+ * non-zero exit, nothing mounted.
+ */
+MDFS_TEST_NOMOUNT(privs, sandbox_on_without_cap_sys_admin_is_refused)
+{
+	char opts[128], err[PATH_MAX], tail[4096];
+	const char *nl, *text;
+	int st, fd;
+	pid_t pid;
+
+	snprintf(err, sizeof(err), "%s", mdfs_tpath(fs, "stderr"));
+	snprintf(opts, sizeof(opts), "%s,sandbox=on", fs->transport);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || dup2(fd, 2) < 0 ||
+		    prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0))
+			_exit(MDFS_CHILD_SETUP_FAILED);
+		execl(mdfs_bin(), "mapdirectfs", "-f", "-o", opts, fs->backing,
+		      fs->mnt, (char *)NULL);
+		_exit(127);
+	}
+	st = mdfs_wait_child(pid);
+	text = mdfs_file_tail(err, tail, sizeof(tail));
+	cr_assert(st != 0 && st != MDFS_CHILD_SETUP_FAILED && st != 127,
+		  "exit %d; stderr:\n%s", st, text);
+	cr_assert(!strncmp(text, "mapdirectfs: ", 13) &&
+		  strstr(text, "sandbox=on needs CAP_SYS_ADMIN"),
+		  "stderr:\n%s", text);
+	nl = strchr(text, '\n');
+	cr_assert(nl && nl[1] == '\0', "not one line:\n%s", text);
+	cr_assert_not(mdfs_mountinfo(fs->mnt, NULL, 0, NULL, 0));
+}
