@@ -182,7 +182,8 @@ static int opt_proc(void *data, const char *arg, int key,
 		/* libfuse refuses an INIT whose conn->max_read differs from
 		 * the mount's: mdfs_init() repeats it */
 		if (!strncmp(arg, "max_read=", 9))
-			mount_max_read = (unsigned int)strtoul(arg + 9, NULL, 10);
+			mount_max_read = (unsigned int)strtoul(arg + 9, NULL,
+							       10);
 		return 1;	/* libfuse's: keep it */
 	case FUSE_OPT_KEY_NONOPT:
 		if (cl->nonopts++ == 0) {
@@ -218,18 +219,20 @@ static void usage(const char *prog)
 	       "    -o passthrough=auto|on|off  mmap maps the backing file\n"
 	       "    -o mediate=leased|all     which writable opens the daemon"
 	       " mediates\n"
-	       "    -o sandbox=auto|on|off    confine the daemon: a mount namespace"
-	       " with\n"
-	       "                              only BACKING, a seccomp allow-list"
-	       " (auto: where\n"
-	       "                              the daemon has CAP_SYS_ADMIN)\n\n"
+	       "    -o sandbox=auto|on|off    confine the daemon: a mount"
+	       " namespace with\n"
+	       "                              only BACKING, a seccomp"
+	       " allow-list (auto:\n"
+	       "                              where it has CAP_SYS_ADMIN)\n\n"
 	       "libfuse's numeric options are range-checked:\n"
 	       "    -o max_threads=N          1 to 1024 (default 10)\n"
-	       "    -o max_idle_threads=N     -1 (default: no limit) or 1 to 1024\n"
-	       "    -o io_uring_q_depth=N     1 to 1024 per CPU queue (default 8;"
-	       " each entry\n"
+	       "    -o max_idle_threads=N     -1 (default: no limit) or 1 to"
+	       " 1024\n"
+	       "    -o io_uring_q_depth=N     1 to 1024 per CPU queue (default"
+	       " 8; each entry\n"
 	       "                              holds a ~1 MiB buffer); also"
-	       " $FUSE_URING_QUEUE_DEPTH\n"
+	       " from\n"
+	       "                              $FUSE_URING_QUEUE_DEPTH\n"
 	       "    -o max_read=BYTES         4096 to 1048576\n\n", prog);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();

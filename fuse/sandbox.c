@@ -53,6 +53,8 @@
 #include "mdfs.h"
 #include "proc.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 /*
  * What the daemon keeps, and why. Each is kept only if the daemon had it
  * at start-up (root on some machines lacks CAP_SYS_RESOURCE).
@@ -65,7 +67,7 @@ static const struct {
 	{ CAP_DAC_OVERRIDE, "act on backing files the kernel already allowed "
 	  "(default_permissions): lookups, opens, readdir run as the daemon" },
 	{ CAP_DAC_READ_SEARCH, "the same for directories it could not read" },
-	{ CAP_FOWNER, "times, modes, xattrs of others' files for root callers" },
+	{ CAP_FOWNER, "times, modes, xattrs of others' files, root callers" },
 	{ CAP_FSETID, "root callers keep setuid/setgid as on a local fs "
 	  "(dropped for other callers: setfsuid and creds.c)" },
 	{ CAP_MKNOD, "device nodes created by root callers" },
@@ -111,7 +113,7 @@ static int drop_caps(void)
 	capng_get_caps_process();
 	bounding = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
 	caps_kept = 0;
-	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(kept_caps); i++)
 		if (capng_have_capability(CAPNG_PERMITTED, kept_caps[i].cap))
 			caps_kept |= 1ULL << kept_caps[i].cap;
 	capng_clear(CAPNG_SELECT_ALL);
@@ -294,8 +296,8 @@ static int enter_mount_ns(void)
 		return -errno;
 	/* BACKING as a detached copy of its mount, taken through our fd
 	 * while that mount is still in our namespace */
-	tree = (int)syscall(SYS_open_tree, mdfs.root.fd, "",
-			    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	tree = (int)syscall(SYS_open_tree, mdfs.root.fd, "", OPEN_TREE_CLONE |
+			    OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return -errno;
 	/* nothing we mount from here on propagates back to the host */
@@ -535,8 +537,7 @@ static int load_seccomp(void)
 		if (err && err != -EDOM)
 			goto release;
 	}
-	for (size_t i = 0; i < sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]);
-	     i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(allowed_ioctls); i++) {
 		err = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				       SCMP_A1(SCMP_CMP_EQ,
 					       allowed_ioctls[i]));
@@ -580,8 +581,8 @@ int mdfs_confine(void)
 				dlerror());
 		err = start_watcher();
 		if (err) {
-			md_err("sandbox: cannot start the unmount watcher: %s\n",
-			       strerror(-err));
+			md_err("sandbox: cannot start the unmount watcher: "
+			       "%s\n", strerror(-err));
 			return -1;
 		}
 		err = enter_mount_ns();

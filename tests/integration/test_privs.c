@@ -49,6 +49,7 @@ static bool status_field(pid_t pid, pid_t tid, const char *key, char *val,
 	char path[96], line[512];
 	size_t klen = strlen(key);
 	bool found = false;
+	const char *v;
 	FILE *f;
 
 	if (tid)
@@ -62,8 +63,8 @@ static bool status_field(pid_t pid, pid_t tid, const char *key, char *val,
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, key, klen) || line[klen] != ':')
 			continue;
-		snprintf(val, len, "%s", line + klen + 1 + strspn(line + klen + 1,
-								   " \t"));
+		v = line + klen + 1;
+		snprintf(val, len, "%s", v + strspn(v, " \t"));
 		val[strcspn(val, "\n")] = '\0';
 		found = true;
 		break;
@@ -112,7 +113,8 @@ static const char *cap_names(uint64_t bits, char *buf, size_t len)
 		if (!(bits & BIT(c)))
 			continue;
 		if (c < sizeof(names) / sizeof(names[0]))
-			n += (size_t)snprintf(buf + n, len - n, "%s ", names[c]);
+			n += (size_t)snprintf(buf + n, len - n, "%s ",
+					      names[c]);
 		else
 			n += (size_t)snprintf(buf + n, len - n, "cap%u ", c);
 		if (n >= len)
