@@ -147,6 +147,7 @@ static void watcher_unmount(const char *mnt, int id)
 
 static void __attribute__((noreturn)) watcher_main(int fd, int id)
 {
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	char c;
 	ssize_t n;
 
@@ -155,8 +156,16 @@ static void __attribute__((noreturn)) watcher_main(int fd, int id)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	/* no /dev/fuse or backing fd: the daemon's death must end the
-	 * connection */
+	/* nobody waits on our stdout; a detached daemon's stderr goes
+	 * nowhere once it is up, the watcher's goes nowhere at all */
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		if (mdfs.ready_fd >= 0)
+			dup2(null, STDERR_FILENO);
+	}
+	/* no /dev/fuse, backing or start-up pipe fd: the daemon's death must
+	 * end the connection, its parent must see the pipe close */
 	if (fd != 3) {
 		dup2(fd, 3);
 		fd = 3;
