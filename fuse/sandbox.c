@@ -176,6 +176,10 @@ static void __attribute__((noreturn)) watcher_main(int fd, int id)
 		     CAPNG_BOUNDING_SET, CAP_SYS_ADMIN);
 	capng_apply(CAPNG_SELECT_ALL);
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	/* the daemon serves nobody before the watcher has dropped its
+	 * capabilities */
+	if (write(fd, "r", 1) != 1)
+		_exit(1);
 	for (;;) {
 		n = read(fd, &c, 1);
 		if (n < 0 && errno == EINTR)
@@ -193,6 +197,8 @@ static void __attribute__((noreturn)) watcher_main(int fd, int id)
 static int start_watcher(void)
 {
 	int sv[2], id;
+	ssize_t n;
+	char c;
 
 	id = md_mount_id(mdfs.mountpoint);
 	if (id < 0) {
@@ -214,6 +220,10 @@ static int start_watcher(void)
 	}
 	close(sv[1]);
 	watcher_fd = sv[0];
+	while ((n = read(watcher_fd, &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1 || c != 'r')
+		return -ECHILD;
 	return 0;
 }
 
