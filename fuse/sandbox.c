@@ -65,8 +65,9 @@ static const struct {
 } kept_caps[] = {
 	{ CAP_CHOWN, "chown for root callers (setattr)" },
 	{ CAP_DAC_OVERRIDE, "act on backing files the kernel already allowed "
-	  "(default_permissions): lookups, opens, readdir run as the daemon" },
-	{ CAP_DAC_READ_SEARCH, "the same for directories it could not read" },
+	  "(default_permissions): lookups, opens, readdir run as the daemon; "
+	  "it covers CAP_DAC_READ_SEARCH, which the daemon does not keep (no "
+	  "open_by_handle_at, links go through /proc/self/fd)" },
 	{ CAP_FOWNER, "times, modes, xattrs of others' files, root callers" },
 	{ CAP_FSETID, "root callers keep setuid/setgid as on a local fs "
 	  "(dropped for other callers: setfsuid and creds.c)" },
