@@ -108,6 +108,7 @@ class Report:
         self.mmap = load(os.path.join(parts, "mmap.json")) or self.fio
         self.gate = load(os.path.join(parts, "gate.json"))
         self.sb = load(os.path.join(parts, "sandbox.json"))
+        self.sc = load(os.path.join(parts, "seccomp.json"))
         self.lat = {}
         for p in sorted(glob.glob(os.path.join(parts, "latency-*.json"))):
             key = os.path.basename(p)[len("latency-"):-len(".json")]
@@ -262,9 +263,23 @@ class Report:
         return out
 
     # ---- sandbox (seccomp filter, mount namespace) ----
+    def syscallcost(self):
+        if not self.sc:
+            return []
+        rows = []
+        for call, v in self.sc["ns"].items():
+            d = [f - n for f, n in zip(v["filter"], v["none"])]
+            rows.append({"call": call, "rounds": self.sc["rounds"],
+                         "none_ns": statistics.median(v["none"]),
+                         "filter_ns": statistics.median(v["filter"]),
+                         "added_ns": {"median": statistics.median(d),
+                                      "min": min(d), "max": max(d)}})
+        return rows
+
     def sandboxcost(self):
         if not self.sb:
-            return None
+            return {"rows": [], "syscalls": self.syscallcost(),
+                    "anomalies": []} if self.sc else None
         res = self.sb["results"]
         tg = self.sb["targets"]
         rows = []
@@ -288,7 +303,8 @@ class Report:
                           f"|1 - x| < {GOAL_GATE} (A/A "
                           f"{aa['median'] - 1 if aa else 0:+.3f})",
                           abs(r["median"] - 1) < GOAL_GATE)
-        return {"rows": rows, "rounds": self.sb["meta"]["repeat"],
+        return {"rows": rows, "syscalls": self.syscallcost(),
+                "rounds": self.sb["meta"]["repeat"],
                 "runtime_s": self.sb["meta"]["runtime_s"],
                 "anomalies": self.sb["anomalies"]}
 
@@ -473,6 +489,20 @@ def sections(d):
                     "mount namespace) vs sandbox=off; ratios: median "
                     "[min-max] of the per-round ratios (goal: difference "
                     f"< {GOAL_GATE * 100:.0f} %)", head, rows))
+    if sb and sb.get("syscalls"):
+        head = ["system call", "ns without", "ns with the filter",
+                "added ns median [min-max]"]
+        rows = [[r["call"], "%.0f" % r["none_ns"], "%.0f" % r["filter_ns"],
+                 "%.0f [%.0f-%.0f]" % (r["added_ns"]["median"],
+                                       r["added_ns"]["min"],
+                                       r["added_ns"]["max"])]
+                for r in sb["syscalls"]]
+        out.append(("The seccomp filter per system call",
+                    "bench/seccomp_cost: the daemon's filter (fuse/syscalls.c)"
+                    " in a child, a bare child beside it, "
+                    f"{sb['syscalls'][0]['rounds']} alternating rounds, one "
+                    "CPU; ioctl is the one call whose verdict depends on its "
+                    "arguments", head, rows))
     if d["latency"]:
         head = ["fs", "transport", "breaks", "notify p50", "p99", "max",
                 "round trip p50", "p99", "max"]

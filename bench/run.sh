@@ -21,7 +21,9 @@
 #   sandbox  4 KiB psync randwrite and randread IOPS, mediate=all (every
 #            write and read reaches the daemon), tmpfs, each transport:
 #            sandbox=auto (seccomp filter, mount namespace) vs sandbox=off,
-#            with an A/A pair of the first for the noise
+#            with an A/A pair of the first for the noise; and
+#            bench/seccomp_cost: ns per system call with the daemon's
+#            filter and without
 #   latency  bench/lease_latency: break notification and cooperative round
 #            trip, each transport, each backing
 #   scale    bench/lease_scale: 1 .. 100k leases on one file and across
@@ -134,6 +136,7 @@ grep -q 'MDFS_LEASE_GATE 0' "$NOGATE_BUILD/buildconf.h" ||
 	die "$NOGATE_BUILD is not configured -Dlease_gate=false"
 LAT_BIN=$BUILD/bench/lease_latency
 SCALE_BIN=$BUILD/bench/lease_scale
+SC_BIN=$BUILD/bench/seccomp_cost
 [[ -x $LAT_BIN && -x $SCALE_BIN ]] || die "bench programs not built in $BUILD/bench"
 
 # ---------------------------------------------------------------- cleanup --
@@ -366,6 +369,10 @@ if wants sandbox; then
 		--workloads randwrite-4k-j1,randread-4k-j1 \
 		--backing-dir tmpfs="$work/tmpfs" \
 		--out "$parts/sandbox.json" || part_failed sandbox $?
+	log "part sandbox: seccomp_cost, $BENCH_SB_REPEAT round(s)"
+	: >"$parts/seccomp.json"
+	run_child "$parts/seccomp.json" - taskset -c 0 "$SC_BIN" \
+		--rounds "$((BENCH_SB_REPEAT * 2))" || part_failed seccomp_cost $?
 fi
 
 if wants latency; then

@@ -311,7 +311,7 @@ static void canary_report(const char *tmp)
 }
 
 /*
- * A system call the daemon's seccomp filter denied (fuse/sandbox.c logs
+ * A system call the daemon's seccomp filter denied (fuse/syscalls.c logs
  * each one) is a gap in the allow-list, whatever the test saw: report it
  * the same way, so that the whole run fails.
  */
