@@ -6,7 +6,8 @@
  * nothing inheritable or ambient)
  * and, with sandbox=on|auto, confines itself:
  *
- *  - a private mount namespace whose root is an empty read-only tmpfs
+ *  - a private mount namespace (and an empty network namespace) whose root
+ *    is an empty read-only tmpfs
  *    holding BACKING (at its own path, so /proc/self/fd links read the
  *    same), a fresh /proc, /sys read-only (libndctl), /dev/fuse (clone_fd)
  *    and /dev/log (syslog); nothing else of the host is reachable by path.
@@ -312,8 +313,9 @@ static int enter_mount_ns(void)
 			    OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return -errno;
-	/* nothing we mount from here on propagates back to the host */
-	if (unshare(CLONE_NEWNS) ||
+	/* nothing we mount from here on propagates back to the host; and
+	 * no network (syslog's socket is a path: it works across) */
+	if (unshare(CLONE_NEWNS | CLONE_NEWNET) ||
 	    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL)) {
 		err = -errno;
 		goto close_tree;

@@ -228,6 +228,19 @@ static void root_entries(pid_t pid, char *out, size_t len)
 	free(names);
 }
 
+/* Is @pid in this process's namespace of kind @ns ("net", "mnt")? */
+static bool same_ns(pid_t pid, const char *ns)
+{
+	char a[64], b[64], la[64] = "", lb[64] = "";
+
+	snprintf(a, sizeof(a), "/proc/%d/ns/%s", (int)pid, ns);
+	snprintf(b, sizeof(b), "/proc/self/ns/%s", ns);
+	cr_assert_gt(readlink(a, la, sizeof(la) - 1), 0, "%s: %s", a,
+		     strerror(errno));
+	cr_assert_gt(readlink(b, lb, sizeof(lb) - 1), 0);
+	return !strcmp(la, lb);
+}
+
 /* @path as the daemon sees it: stat through /proc/PID/root */
 static int stat_in_daemon(pid_t pid, const char *path, struct stat *st)
 {
@@ -271,7 +284,8 @@ static bool daemon_mounts(pid_t pid, const char *dir, char *type, size_t len,
 /*
  * sandbox=auto (the default) with root: Seccomp 2, and only BACKING, /proc,
  * /sys, /dev/fuse (and /dev/log) in the daemon's mount namespace; the test
- * dir around BACKING, the mount point and the host's root are not there.
+ * dir around BACKING, the mount point and the host's root are not there;
+ * no network namespace of the host either.
  */
 MDFS_TEST(privs, sandbox_confines_the_daemon, NULL)
 {
@@ -287,6 +301,8 @@ MDFS_TEST(privs, sandbox_confines_the_daemon, NULL)
 
 	cr_assert_eq(status_long(fs->pid, "Seccomp"), 2);
 	cr_assert_eq(status_long(fs->pid, "NoNewPrivs"), 1);
+	cr_assert_not(same_ns(fs->pid, "mnt"));
+	cr_assert_not(same_ns(fs->pid, "net"), "the daemon has the network");
 
 	/* the root holds the path down to BACKING, dev, proc, sys */
 	snprintf(first, sizeof(first), "%s", fs->backing + 1);
@@ -361,6 +377,7 @@ MDFS_TEST(privs, sandbox_off_turns_both_off, "sandbox=off")
 	mdfs_write_file(mdfs_tpath(fs, "sibling"), "s", 1);
 	mdfs_write_file(mdfs_mpath(fs, "first"), "f", 1);
 	cr_assert_eq(status_long(fs->pid, "Seccomp"), 0);
+	cr_assert(same_ns(fs->pid, "mnt") && same_ns(fs->pid, "net"));
 	cr_assert_eq(stat_in_daemon(fs->pid, mdfs_tpath(fs, "sibling"), &st),
 		     0, "sandbox=off still hides BACKING's sibling");
 	cr_assert(daemon_mounts(fs->pid, fs->mnt, type, sizeof(type), all,
