@@ -41,7 +41,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "caps.h"
 #include "log.h"
 #include "mdfs.h"
 #include "proc.h"
@@ -94,6 +93,13 @@ bool mdfs_sandboxed(void)
 }
 
 /* ---- capabilities ---- */
+
+/* The daemon's own, from the kernel (not /proc: see md_caps_has()) */
+static bool have_cap(unsigned int cap)
+{
+	capng_get_caps_process();
+	return capng_have_capability(CAPNG_EFFECTIVE, cap);
+}
 
 /*
  * Keep kept_caps[] (those the daemon has) in every set but inheritable and
@@ -384,7 +390,7 @@ close_tree:
 
 int mdfs_sandbox_check(void)
 {
-	if (mdfs.cfg.sandbox == MD_ON && !md_caps_has(0, CAP_SYS_ADMIN)) {
+	if (mdfs.cfg.sandbox == MD_ON && !have_cap(CAP_SYS_ADMIN)) {
 		md_err("sandbox=on needs CAP_SYS_ADMIN (a mount namespace)\n");
 		return -1;
 	}
@@ -395,7 +401,7 @@ int mdfs_confine(void)
 {
 	bool want = mdfs.cfg.sandbox == MD_ON ||
 		    (mdfs.cfg.sandbox == MD_AUTO &&
-		     md_caps_has(0, CAP_SYS_ADMIN));
+		     have_cap(CAP_SYS_ADMIN));
 	uint64_t dev;
 	int err;
 
