@@ -32,6 +32,8 @@
 #                  through the daemon (reads and writes), mmap still maps
 #                  the backing file
 #   nogate-T       mediate=all with the daemon built -Dlease_gate=false
+#   nosandbox-T    mediate=all with sandbox=off (no seccomp filter, no mount
+#                  namespace; the same capabilities)
 #                  (the write path without the lease check; $NOGATE_BIN)
 #   pthp-T         passthrough_hp --foreground --direct-io --nosplice [-o io_uring]:
 #                  passthrough on, every read and write through the daemon
@@ -135,10 +137,10 @@ done
 IFS=, read -r -a kinds <<<"$targets_arg"
 need_mdfs=0 need_nogate=0 need_pthp=0
 for k in "${kinds[@]}"; do
-	[[ $k =~ ^(raw|(mdfs|mdfsall|nogate|pthp)-(devfuse|uring))(\.[a-z0-9]+)?$ ]] ||
-		die "bad target: $k (raw, or mdfs|mdfsall|nogate|pthp-devfuse|uring[.TAG])"
+	[[ $k =~ ^(raw|(mdfs|mdfsall|nogate|nosandbox|pthp)-(devfuse|uring))(\.[a-z0-9]+)?$ ]] ||
+		die "bad target: $k (raw, or mdfs|mdfsall|nogate|nosandbox|pthp-devfuse|uring[.TAG])"
 	case $k in
-	mdfs*) need_mdfs=1 ;;
+	mdfs* | nosandbox*) need_mdfs=1 ;;
 	nogate*) need_nogate=1 ;;
 	pthp*) need_pthp=1 ;;
 	esac
@@ -353,10 +355,10 @@ for b in "${backing_list[@]}"; do
 	done
 done
 
-mdfs_cmd() { # bin transport mediate backing mnt
+mdfs_cmd() { # bin transport mediate backing mnt [more options]
 	local u=off
 	[[ $2 == uring ]] && u=on
-	echo "$1" -f -o "io_uring=$u,passthrough=on,mediate=$3" "$4" "$5"
+	echo "$1" -f -o "io_uring=$u,passthrough=on,mediate=$3${6:+,$6}" "$4" "$5"
 }
 pthp_cmd() { # transport backing mnt
 	local extra=""
@@ -384,6 +386,10 @@ start_daemon() { # target id
 	nogate)
 		cmd=$(mdfs_cmd "$NOGATE_BIN" "$tr" all "${tsrc[$t]}" "$mnt")
 		tdaemon[$t]=mapdirectfs-nogate tmode[$t]=all ;;
+	nosandbox)
+		cmd=$(mdfs_cmd "$MDFS_BIN" "$tr" all "${tsrc[$t]}" "$mnt" \
+			sandbox=off)
+		tdaemon[$t]=mapdirectfs-nosandbox tmode[$t]=all ;;
 	pthp)
 		cmd=$(pthp_cmd "$tr" "${tsrc[$t]}" "$mnt")
 		tdaemon[$t]=passthrough_hp tmode[$t]=direct-io ;;

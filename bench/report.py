@@ -107,6 +107,8 @@ class Report:
         # the mmap workloads: their own part, or (older runs) fio's
         self.mmap = load(os.path.join(parts, "mmap.json")) or self.fio
         self.gate = load(os.path.join(parts, "gate.json"))
+        self.sb = load(os.path.join(parts, "sandbox.json"))
+        self.sc = load(os.path.join(parts, "seccomp.json"))
         self.lat = {}
         for p in sorted(glob.glob(os.path.join(parts, "latency-*.json"))):
             key = os.path.basename(p)[len("latency-"):-len(".json")]
@@ -260,6 +262,52 @@ class Report:
                       abs(diff) < GOAL_GATE)
         return out
 
+    # ---- sandbox (seccomp filter, mount namespace) ----
+    def syscallcost(self):
+        if not self.sc:
+            return []
+        rows = []
+        for call, v in self.sc["ns"].items():
+            d = [f - n for f, n in zip(v["filter"], v["none"])]
+            rows.append({"call": call, "rounds": self.sc["rounds"],
+                         "none_ns": statistics.median(v["none"]),
+                         "filter_ns": statistics.median(v["filter"]),
+                         "added_ns": {"median": statistics.median(d),
+                                      "min": min(d), "max": max(d)}})
+        return rows
+
+    def sandboxcost(self):
+        if not self.sb:
+            return {"rows": [], "syscalls": self.syscallcost(),
+                    "anomalies": []} if self.sc else None
+        res = self.sb["results"]
+        tg = self.sb["targets"]
+        rows = []
+        for on in [t for t in tg if ":mdfsall-" in t and "." not in t]:
+            tr = on.split(":mdfsall-", 1)[1]
+            off = on.replace(":mdfsall-", ":nosandbox-")
+            twin = on + ".2"
+            for wl in ("randwrite-4k-j1", "randread-4k-j1"):
+                r = paired(res, wl, on, off)
+                if not r:
+                    continue
+                aa = paired(res, wl, on, twin) if twin in tg else None
+                rows.append({"workload": wl, "transport": tr,
+                             "on_iops": res[wl][on], "off_iops": res[wl][off],
+                             "on_over_off": r, "aa_on_over_twin": aa,
+                             "cpu_on_over_off":
+                             paired_cpu(res, wl, on, off)})
+                self.goal("sandbox on the data path",
+                          f"{wl} {TR_NAME[tr]}: sandbox on / off",
+                          r["median"],
+                          f"|1 - x| < {GOAL_GATE} (A/A "
+                          f"{aa['median'] - 1 if aa else 0:+.3f})",
+                          abs(r["median"] - 1) < GOAL_GATE)
+        return {"rows": rows, "syscalls": self.syscallcost(),
+                "rounds": self.sb["meta"]["repeat"],
+                "runtime_s": self.sb["meta"]["runtime_s"],
+                "anomalies": self.sb["anomalies"]}
+
     # ---- break latency ----
     def latency(self):
         rows = []
@@ -328,6 +376,7 @@ class Report:
             "reruns": self.metas[1:],
             "datapath": self.datapath(),
             "gate": self.gatecost(),
+            "sandbox": self.sandboxcost(),
             "latency": self.latency(),
             "scale": self.scaling(),
         }
@@ -424,6 +473,36 @@ def sections(d):
                     f"1 job, {g['rounds']} interleaved rounds of "
                     f"{g['runtime_s']} s (goal: difference < 2 %, below the "
                     "noise)", head, rows))
+    sb = d.get("sandbox")
+    if sb and sb["rows"]:
+        head = ["workload", "transport", "sandbox on kIOPS", "off kIOPS",
+                "on/off", "A/A", "daemon CPU on/off"]
+        rows = [[r["workload"], TR_NAME[r["transport"]],
+                 "%.1f" % (r["on_iops"]["median"] / 1000),
+                 "%.1f" % (r["off_iops"]["median"] / 1000),
+                 fmt_ratio(r["on_over_off"]), fmt_ratio(r["aa_on_over_twin"]),
+                 fmt_ratio(r["cpu_on_over_off"])] for r in sb["rows"]]
+        out.append(("Sandbox on the data path",
+                    "mediate=all (every 4k psync write and read reaches the "
+                    f"daemon), tmpfs, {sb['rounds']} interleaved rounds of "
+                    f"{sb['runtime_s']} s: sandbox=auto (seccomp filter, "
+                    "mount namespace) vs sandbox=off; ratios: median "
+                    "[min-max] of the per-round ratios (goal: difference "
+                    f"< {GOAL_GATE * 100:.0f} %)", head, rows))
+    if sb and sb.get("syscalls"):
+        head = ["system call", "ns without", "ns with the filter",
+                "added ns median [min-max]"]
+        rows = [[r["call"], "%.0f" % r["none_ns"], "%.0f" % r["filter_ns"],
+                 "%.0f [%.0f-%.0f]" % (r["added_ns"]["median"],
+                                       r["added_ns"]["min"],
+                                       r["added_ns"]["max"])]
+                for r in sb["syscalls"]]
+        out.append(("The seccomp filter per system call",
+                    "bench/seccomp_cost: the daemon's filter (fuse/syscalls.c)"
+                    " in a child, a bare child beside it, "
+                    f"{sb['syscalls'][0]['rounds']} alternating rounds, one "
+                    "CPU; ioctl is the one call whose verdict depends on its "
+                    "arguments", head, rows))
     if d["latency"]:
         head = ["fs", "transport", "breaks", "notify p50", "p99", "max",
                 "round trip p50", "p99", "max"]
@@ -512,6 +591,8 @@ def render_text(d):
         an += d["datapath"]["anomalies"]
     if d["gate"]:
         an += d["gate"]["anomalies"]
+    if d.get("sandbox"):
+        an += d["sandbox"]["anomalies"]
     if an:
         out += ["", f"{len(an)} anomalies (fio-compare), e.g.:"] + \
             ["  " + a for a in an[:10]]

@@ -8,7 +8,7 @@
 #
 #   bench/run.sh [--quick] [--only PARTS] [--out DIR]
 #
-# Parts (--only fio,mmap,gate,latency,scale reruns some and reuses the
+# Parts (--only fio,mmap,gate,sandbox,latency,scale reruns some and reuses the
 # others' results from DIR/parts/):
 #   fio      bench/fio-compare.sh: psync I/O, mount (mediate=leased and
 #            mediate=all) vs raw backing vs passthrough_hp, both transports,
@@ -18,6 +18,12 @@
 #   gate     4 KiB pwrite IOPS, mediate=all, io_uring: the daemon vs the
 #            same daemon built -Dlease_gate=false (build-nogate/, made here),
 #            with an A/A pair of the first for the noise
+#   sandbox  4 KiB psync randwrite and randread IOPS, mediate=all (every
+#            write and read reaches the daemon), tmpfs, each transport:
+#            sandbox=auto (seccomp filter, mount namespace) vs sandbox=off,
+#            with an A/A pair of the first for the noise; and
+#            bench/seccomp_cost: ns per system call with the daemon's
+#            filter and without
 #   latency  bench/lease_latency: break notification and cooperative round
 #            trip, each transport, each backing
 #   scale    bench/lease_scale: 1 .. 100k leases on one file and across
@@ -30,6 +36,7 @@
 #   BENCH_MMAP_RUNTIME=1/1 BENCH_MMAP_REPEAT=6/1              mmap part
 #   BENCH_MMAP_WORKLOADS=(all 4)/mmap-randwrite-4k
 #   BENCH_GATE_RUNTIME=2/1 BENCH_GATE_REPEAT=12/3             gate part
+#   BENCH_SB_RUNTIME=2/1 BENCH_SB_REPEAT=8/2                  sandbox part
 #   BENCH_LAT_COUNT=2000/1000                                 latency part
 #   BENCH_SCALE_FD="1 1000 8000 100000"/"1 1000"              scale part,
 #   BENCH_SCALE_MAP="1 1000 8000 100000"/"1 1000 10000"        leases held
@@ -51,7 +58,7 @@ PTHP_BIN=$root/.deps/libfuse/bin/passthrough_hp
 PY=/usr/bin/python3	# Debian's, where python3-matplotlib goes
 
 quick=0
-all_parts=fio,mmap,gate,latency,scale
+all_parts=fio,mmap,gate,sandbox,latency,scale
 only=$all_parts
 out=$here/results
 
@@ -77,7 +84,7 @@ log() { echo "[$(date +%T)] bench: $*" >&2; }
 
 ((EUID == 0)) || die "must run as root (mounts, loop devices, FUSE)"
 for p in ${only//,/ }; do
-	[[ $p =~ ^(fio|mmap|gate|latency|scale)$ ]] || die "unknown part: $p"
+	[[ $p =~ ^(fio|mmap|gate|sandbox|latency|scale)$ ]] || die "unknown part: $p"
 done
 wants() { [[ ,$only, == *,$1,* ]]; }
 
@@ -87,6 +94,7 @@ if ((quick)); then
 	: "${BENCH_MMAP_RUNTIME:=1}" "${BENCH_MMAP_REPEAT:=1}"
 	: "${BENCH_MMAP_WORKLOADS:=mmap-randwrite-4k}"
 	: "${BENCH_GATE_RUNTIME:=1}" "${BENCH_GATE_REPEAT:=3}"
+	: "${BENCH_SB_RUNTIME:=1}" "${BENCH_SB_REPEAT:=2}"
 	: "${BENCH_LAT_COUNT:=1000}"
 	: "${BENCH_SCALE_FD:=1 1000}" "${BENCH_SCALE_MAP:=1 1000 10000}"
 else
@@ -95,6 +103,7 @@ else
 	: "${BENCH_MMAP_RUNTIME:=1}" "${BENCH_MMAP_REPEAT:=6}"
 	: "${BENCH_MMAP_WORKLOADS:=mmap-seqread-1M,mmap-seqwrite-1M,mmap-randread-4k,mmap-randwrite-4k}"
 	: "${BENCH_GATE_RUNTIME:=2}" "${BENCH_GATE_REPEAT:=12}"
+	: "${BENCH_SB_RUNTIME:=2}" "${BENCH_SB_REPEAT:=8}"
 	: "${BENCH_LAT_COUNT:=2000}"
 	: "${BENCH_SCALE_FD:=1 1000 8000 100000}"
 	: "${BENCH_SCALE_MAP:=1 1000 8000 100000}"
@@ -127,6 +136,7 @@ grep -q 'MDFS_LEASE_GATE 0' "$NOGATE_BUILD/buildconf.h" ||
 	die "$NOGATE_BUILD is not configured -Dlease_gate=false"
 LAT_BIN=$BUILD/bench/lease_latency
 SCALE_BIN=$BUILD/bench/lease_scale
+SC_BIN=$BUILD/bench/seccomp_cost
 [[ -x $LAT_BIN && -x $SCALE_BIN ]] || die "bench programs not built in $BUILD/bench"
 
 # ---------------------------------------------------------------- cleanup --
@@ -342,6 +352,27 @@ if wants gate; then
 		--workloads randwrite-4k-j1 \
 		--backing-dir tmpfs="$work/tmpfs" \
 		--out "$parts/gate.json" || part_failed gate $?
+fi
+
+if wants sandbox; then
+	sbt=()
+	for tr in "${transports[@]}"; do
+		sbt+=("mdfsall-$tr" "nosandbox-$tr" "mdfsall-$tr.2")
+	done
+	log "part sandbox: $BENCH_SB_REPEAT round(s) x ${BENCH_SB_RUNTIME}s, ${transports[*]}"
+	: >"$parts/sandbox.stdout"
+	run_child "$parts/sandbox.stdout" - \
+		env MAPDIRECTFS="$MDFS_BIN" \
+		bash "$here/fio-compare.sh" --runtime "$BENCH_SB_RUNTIME" \
+		--repeat "$BENCH_SB_REPEAT" --size 64M --backings tmpfs \
+		--targets "$(IFS=,; echo "${sbt[*]}")" \
+		--workloads randwrite-4k-j1,randread-4k-j1 \
+		--backing-dir tmpfs="$work/tmpfs" \
+		--out "$parts/sandbox.json" || part_failed sandbox $?
+	log "part sandbox: seccomp_cost, $BENCH_SB_REPEAT round(s)"
+	: >"$parts/seccomp.json"
+	run_child "$parts/seccomp.json" - taskset -c 0 "$SC_BIN" \
+		--rounds "$((BENCH_SB_REPEAT * 2))" || part_failed seccomp_cost $?
 fi
 
 if wants latency; then

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,6 +70,70 @@ void md_config_init(struct md_config *cfg)
 	cfg->io_uring = MD_AUTO;
 	cfg->passthrough = MD_AUTO;
 	cfg->mediate = MD_MEDIATE_LEASED;
+	cfg->sandbox = MD_AUTO;
+}
+
+int md_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/*
+ * libfuse's numeric options and the ranges the daemon accepts. Why these
+ * bounds: max_threads is capped by libfuse at 100000, but every worker
+ * holds a request buffer of ~1 MiB, so 1024 is already 1 GiB; an
+ * io_uring queue entry holds the same buffer, per CPU; the kernel raises
+ * max_read below 4096 to 4096 and never sends a read larger than libfuse's
+ * 1 MiB buffer. max_idle_threads=-1 is libfuse's default (never retire an
+ * idle worker).
+ */
+static const struct fuse_num {
+	const char *key;
+	uint64_t min, max;
+	bool minus_one;		/* "-1" allowed too */
+	const char *expected;
+} fuse_nums[] = {
+	{ "max_threads", 1, 1024, false, "an integer from 1 to 1024" },
+	{ "max_idle_threads", 1, 1024, true,
+	  "-1 (no limit) or an integer from 1 to 1024" },
+	{ "io_uring_q_depth", 1, 1024, false, "an integer from 1 to 1024" },
+	{ "max_read", 4096, 1048576, false,
+	  "bytes, an integer from 4096 to 1048576" },
+};
+
+int md_fuse_opt_check(const char *opt, const char **expected)
+{
+	const char *eq = strchr(opt, '=');
+	uint64_t v;
+
+	if (!eq)
+		return -ENOENT;
+	for (size_t i = 0; i < sizeof(fuse_nums) / sizeof(fuse_nums[0]); i++) {
+		const struct fuse_num *n = &fuse_nums[i];
+
+		if (strlen(n->key) != (size_t)(eq - opt) ||
+		    strncmp(opt, n->key, (size_t)(eq - opt)))
+			continue;
+		*expected = n->expected;
+		if (n->minus_one && !strcmp(eq + 1, "-1"))
+			return 0;
+		return md_parse_uint(eq + 1, n->min, n->max, &v);
+	}
+	return -ENOENT;
 }
 
 /* Index of @val in the NULL-terminated @names, or -EINVAL. */
@@ -132,13 +197,15 @@ int md_config_set(struct md_config *cfg, const char *opt)
 		cfg->dax = (enum md_tristate)i;
 		return 0;
 	}
-	if (KEY_IS("io_uring") || KEY_IS("passthrough")) {
+	if (KEY_IS("io_uring") || KEY_IS("passthrough") || KEY_IS("sandbox")) {
 		if ((i = lookup_name(tristate_names, val)) < 0)
 			return i;
 		if (KEY_IS("io_uring"))
 			cfg->io_uring = (enum md_tristate)i;
-		else
+		else if (KEY_IS("passthrough"))
 			cfg->passthrough = (enum md_tristate)i;
+		else
+			cfg->sandbox = (enum md_tristate)i;
 		return 0;
 	}
 	if (KEY_IS("mediate")) {
@@ -161,12 +228,14 @@ int md_config_render(const struct md_config *cfg, char *buf, size_t size)
 		     "dax=%s\n"
 		     "io_uring=%s\n"
 		     "passthrough=%s\n"
-		     "mediate=%s\n",
+		     "mediate=%s\n"
+		     "sandbox=%s\n",
 		     cfg->lease_break_ms / 1000, cfg->lease_break_ms % 1000,
 		     md_revoke_name(cfg->revoke),
 		     md_tristate_name(cfg->dax, 1),
 		     md_tristate_name(cfg->io_uring, 0),
 		     md_tristate_name(cfg->passthrough, 0),
-		     md_mediate_name(cfg->mediate));
+		     md_mediate_name(cfg->mediate),
+		     md_tristate_name(cfg->sandbox, 0));
 	return n < 0 ? -EINVAL : n;
 }

@@ -20,6 +20,7 @@ struct md_config {
 	enum md_tristate io_uring;
 	enum md_tristate passthrough;
 	enum md_mediate mediate;
+	enum md_tristate sandbox;	/* mount namespace + seccomp */
 };
 
 /**
@@ -50,6 +51,32 @@ int md_config_set(struct md_config *cfg, const char *opt);
  * @return the length the full text needs (like snprintf), or -errno.
  */
 int md_config_render(const struct md_config *cfg, char *buf, size_t size);
+
+/**
+ * md_fuse_opt_check - range-check one of libfuse's numeric options
+ * @opt: the option as given, e.g. "max_threads=8"
+ * @expected: set to what the option accepts, for the error line
+ *
+ * The options are libfuse's (max_threads, max_idle_threads,
+ * io_uring_q_depth, max_read); libfuse parses them with sscanf("%u"),
+ * which takes "-5" and "99999999999" and "8abc" without a word, and
+ * io_uring_q_depth=0 mounts a filesystem that never answers. The daemon
+ * checks them before libfuse sees them and passes them on unchanged.
+ * @return 0, -EINVAL if malformed or out of range, -ENOENT if @opt is
+ * not one of them.
+ */
+int md_fuse_opt_check(const char *opt, const char **expected);
+
+/**
+ * md_parse_uint - parse a decimal integer in [@min, @max]
+ * @s: the text: digits only, no sign, no blanks, no base prefix
+ * @min: smallest value accepted
+ * @max: largest value accepted
+ * @out: the value
+ *
+ * @return 0 or -EINVAL (also on overflow and out of range).
+ */
+int md_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Names of the enum values, as they are written in options. */
 const char *md_revoke_name(enum md_revoke r);

@@ -95,7 +95,8 @@ int md_census_maps(pid_t pid, uint64_t dev_a, uint64_t dev_b, uint64_t ino)
 	return found;
 }
 
-int md_mount_dev(const char *mountpoint, uint64_t *dev)
+/* The last (topmost) mountinfo line at @mountpoint: its ID and device. */
+static int mountinfo_find(const char *mountpoint, int *id, uint64_t *dev)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
@@ -107,18 +108,37 @@ int md_mount_dev(const char *mountpoint, uint64_t *dev)
 	while (getline(&line, &cap, f) > 0) {
 		char mnt[4096];
 		unsigned int maj, min;
+		int mid;
 
 		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ..." (octal escapes in
 		 * MOUNTPOINT are rare here: the daemon mounts what it was
 		 * given and compares the escaped form too) */
-		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, mnt) != 3)
+		if (sscanf(line, "%d %*d %u:%u %*s %4095s", &mid, &maj, &min,
+			   mnt) != 4)
 			continue;
 		if (strcmp(mnt, mountpoint))
 			continue;
+		*id = mid;
 		*dev = makedev(maj, min);
 		ret = 0;	/* keep going: the last mount on top wins */
 	}
 	free(line);
 	fclose(f);
 	return ret;
+}
+
+int md_mount_dev(const char *mountpoint, uint64_t *dev)
+{
+	int id;
+
+	return mountinfo_find(mountpoint, &id, dev);
+}
+
+int md_mount_id(const char *mountpoint)
+{
+	uint64_t dev;
+	int id, ret;
+
+	ret = mountinfo_find(mountpoint, &id, &dev);
+	return ret ? ret : id;
 }

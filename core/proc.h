@@ -34,4 +34,11 @@ int md_census_maps(pid_t pid, uint64_t dev_a, uint64_t dev_b, uint64_t ino);
  */
 int md_mount_dev(const char *mountpoint, uint64_t *dev);
 
+/**
+ * md_mount_id - the mount ID of the topmost mount at @mountpoint
+ * from /proc/self/mountinfo, without touching the mount itself
+ * @return the ID (> 0), or -errno (-ENOENT: nothing mounted there).
+ */
+int md_mount_id(const char *mountpoint);
+
 #endif

@@ -3,12 +3,26 @@
  * Per-thread credential switching. The kernel's setfsuid/setfsgid/setgroups
  * are per thread; glibc's setgroups() would broadcast to every thread, so
  * the raw system call is used.
+ *
+ * Acting for a caller other than root, a thread must not bypass quotas or
+ * reserved blocks, nor keep setuid/setgid bits, for it (as virtiofsd): it
+ * has neither CAP_SYS_RESOURCE nor CAP_FSETID in its effective set.
+ * setfsuid() to a non-zero uid clears CAP_FSETID with the other filesystem
+ * capabilities, and setfsuid(0) brings them back. CAP_SYS_RESOURCE is out
+ * of every thread's effective set from start-up on (sandbox.c), so that
+ * no work done without a caller's credentials (mediated writes, the
+ * kernel's passthrough writes, made with the credentials of the
+ * passthrough open) passes them either; it is raised only while acting
+ * for root, one capset(2) each way, and only where the daemon kept it
+ * (root here lacks it: then nothing is spent).
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <sys/fsuid.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "mdfs.h"
 
 #define MDFS_MAX_GROUPS 64
@@ -16,6 +30,26 @@
 static uid_t self_uid;
 static gid_t self_gid;
 static bool can_switch;
+/* this thread acts for root, with CAP_SYS_RESOURCE */
+static __thread bool raised;
+
+#define SYS_RESOURCE (1ULL << CAP_SYS_RESOURCE)
+
+/* This thread's effective set to @eff, permitted as kept, none inherited */
+static int thread_caps(uint64_t eff)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	uint64_t prm = mdfs_caps_kept();
+	struct __user_cap_data_struct d[2] = {
+		{ .effective = (uint32_t)eff, .permitted = (uint32_t)prm },
+		{ .effective = (uint32_t)(eff >> 32),
+		  .permitted = (uint32_t)(prm >> 32) },
+	};
+
+	return syscall(SYS_capset, &h, d) ? -errno : 0;
+}
 
 void mdfs_creds_init(void)
 {
@@ -51,6 +85,14 @@ int mdfs_creds_enter(fuse_req_t req)
 		mdfs_creds_leave();
 		return -EPERM;
 	}
+	/* a non-root caller: setfsuid() took CAP_FSETID; no CAP_SYS_RESOURCE */
+	if (ctx->uid == 0 && mdfs_caps_kept() & SYS_RESOURCE) {
+		if (thread_caps(mdfs_caps_kept())) {
+			mdfs_creds_leave();
+			return -EPERM;
+		}
+		raised = true;
+	}
 	return 0;
 }
 
@@ -61,4 +103,9 @@ void mdfs_creds_leave(void)
 	setfsuid(self_uid);
 	setfsgid(self_gid);
 	syscall(SYS_setgroups, 0, NULL);
+	if (raised) {
+		if (thread_caps(mdfs_caps_kept() & ~SYS_RESOURCE))
+			md_err("cannot drop CAP_SYS_RESOURCE again: %m\n");
+		raised = false;
+	}
 }

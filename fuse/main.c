@@ -113,7 +113,7 @@ static void fuse_log_sink(enum fuse_log_level level, const char *fmt,
 
 /* ---- options ---- */
 
-enum { KEY_OURS, KEY_IO_URING_BARE, KEY_HELP, KEY_VERSION };
+enum { KEY_OURS, KEY_IO_URING_BARE, KEY_FUSE_NUM, KEY_HELP, KEY_VERSION };
 
 struct cmdline {
 	char *backing;
@@ -129,6 +129,12 @@ static const struct fuse_opt mdfs_opts[] = {
 	FUSE_OPT_KEY("io_uring", KEY_IO_URING_BARE),
 	FUSE_OPT_KEY("passthrough=", KEY_OURS),
 	FUSE_OPT_KEY("mediate=", KEY_OURS),
+	FUSE_OPT_KEY("sandbox=", KEY_OURS),
+	/* libfuse's own, checked here and passed on (md_fuse_opt_check) */
+	FUSE_OPT_KEY("max_threads=", KEY_FUSE_NUM),
+	FUSE_OPT_KEY("max_idle_threads=", KEY_FUSE_NUM),
+	FUSE_OPT_KEY("io_uring_q_depth=", KEY_FUSE_NUM),
+	FUSE_OPT_KEY("max_read=", KEY_FUSE_NUM),
 	FUSE_OPT_END
 };
 
@@ -146,10 +152,13 @@ static const char *expected_values(const char *opt)
 	return "auto|on|off";
 }
 
+static unsigned int mount_max_read;	/* max_read=, 0 if not given */
+
 static int opt_proc(void *data, const char *arg, int key,
 		    struct fuse_args *outargs)
 {
 	struct cmdline *cl = data;
+	const char *expected;
 
 	switch (key) {
 	case KEY_OURS:
@@ -163,6 +172,19 @@ static int opt_proc(void *data, const char *arg, int key,
 	case KEY_IO_URING_BARE:
 		mdfs.cfg.io_uring = MD_ON;
 		return 0;
+	case KEY_FUSE_NUM:
+		if (md_fuse_opt_check(arg, &expected)) {
+			md_err("bad option '%s' (expected %s)\n", arg,
+			       expected);
+			cl->bad = true;
+			return -1;
+		}
+		/* libfuse refuses an INIT whose conn->max_read differs from
+		 * the mount's: mdfs_init() repeats it */
+		if (!strncmp(arg, "max_read=", 9))
+			mount_max_read = (unsigned int)strtoul(arg + 9, NULL,
+							       10);
+		return 1;	/* libfuse's: keep it */
 	case FUSE_OPT_KEY_NONOPT:
 		if (cl->nonopts++ == 0) {
 			cl->backing = strdup(arg);
@@ -196,12 +218,44 @@ static void usage(const char *prog)
 	       "                              -o io_uring below is io_uring=on)\n"
 	       "    -o passthrough=auto|on|off  mmap maps the backing file\n"
 	       "    -o mediate=leased|all     which writable opens the daemon"
-	       " mediates\n\n", prog);
+	       " mediates\n"
+	       "    -o sandbox=auto|on|off    confine the daemon: a mount"
+	       " namespace with\n"
+	       "                              only BACKING, a seccomp"
+	       " allow-list (auto:\n"
+	       "                              where it has CAP_SYS_ADMIN)\n\n"
+	       "libfuse's numeric options are range-checked:\n"
+	       "    -o max_threads=N          1 to 1024 (default 10)\n"
+	       "    -o max_idle_threads=N     -1 (default: no limit) or 1 to"
+	       " 1024\n"
+	       "    -o io_uring_q_depth=N     1 to 1024 per CPU queue (default"
+	       " 8; each entry\n"
+	       "                              holds a ~1 MiB buffer); also"
+	       " from\n"
+	       "                              $FUSE_URING_QUEUE_DEPTH\n"
+	       "    -o max_read=BYTES         4096 to 1048576\n\n", prog);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
 }
 
 /* ---- start-up checks ---- */
+
+/* libfuse also takes the io_uring queue depth from the environment */
+static int check_fuse_env(void)
+{
+	const char *v = getenv("FUSE_URING_QUEUE_DEPTH");
+	const char *expected = "an integer from 1 to 1024";
+	char opt[64];
+
+	if (!v)
+		return 0;
+	snprintf(opt, sizeof(opt), "io_uring_q_depth=%s", v);
+	if (strlen(v) < 32 && !md_fuse_opt_check(opt, &expected))
+		return 0;
+	md_err("bad environment FUSE_URING_QUEUE_DEPTH='%s' (expected %s)\n",
+	       v, expected);
+	return -1;
+}
 
 static int read_sys_flag(const char *path)
 {
@@ -369,7 +423,9 @@ static int daemonize_start(void)
 
 static void *unmount_thread(void *arg)
 {
-	umount2(mdfs.mountpoint, MNT_DETACH);
+	/* in the sandbox the mount is not in our namespace: ask outside */
+	if (!mdfs_sandbox_unmount(false))
+		umount2(mdfs.mountpoint, MNT_DETACH);
 	return NULL;
 }
 
@@ -416,6 +472,8 @@ static void mdfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * parked requests notice signals by polling instead (breakers.c) */
 	if (mdfs.io_uring)
 		conn->no_interrupt = 1;
+	if (mount_max_read)
+		conn->max_read = mount_max_read;
 	/* mediated mode still lets MAP_SHARED work on direct-io files */
 	fuse_set_feature_flag(conn, FUSE_CAP_DIRECT_IO_ALLOW_MMAP);
 	fuse_set_feature_flag(conn, FUSE_CAP_ATOMIC_O_TRUNC);
@@ -518,7 +576,7 @@ int main(int argc, char *argv[])
 
 	if (fuse_opt_parse(&args, &cl, mdfs_opts, opt_proc) == -1)
 		goto free_args;
-	if (fuse_parse_cmdline(&args, &opts) != 0)
+	if (fuse_parse_cmdline(&args, &opts) != 0 || check_fuse_env())
 		goto free_args;
 	if (opts.show_help) {
 		usage(argv[0]);
@@ -550,7 +608,7 @@ int main(int argc, char *argv[])
 		md_err("passthrough=on needs CAP_SYS_ADMIN\n");
 		goto free_args;
 	}
-	if (choose_transport())
+	if (choose_transport() || mdfs_sandbox_check())
 		goto free_args;
 	if (mdfs_root_init(backing_fd)) {
 		md_err("BACKING '%s': %m\n", mdfs.backing);
@@ -579,6 +637,10 @@ int main(int argc, char *argv[])
 		goto stop_leases;
 	if (fuse_session_mount(mdfs.se, mdfs.mountpoint))
 		goto destroy_session;
+	/* single-threaded still: capabilities, namespace and filter are
+	 * inherited by every thread from here on */
+	if (mdfs_confine())
+		goto unmount;
 	if (mdfs_lease_start()) {
 		md_err("cannot start the lease engine\n");
 		goto unmount;
@@ -610,9 +672,13 @@ int main(int argc, char *argv[])
 		md_err("session ended with error %d\n", ret);
 unmount:
 	mdfs_lease_stop();
-	fuse_session_unmount(mdfs.se);
+	if (!mdfs_sandboxed())
+		fuse_session_unmount(mdfs.se);
 destroy_session:
+	/* closing /dev/fuse first ends the connection: an unmount from
+	 * outside then cannot wait on us */
 	fuse_session_destroy(mdfs.se);
+	mdfs_sandbox_unmount(true);
 	mdfs_handles_free();
 stop_leases:
 	mdfs_lease_stop();

@@ -339,6 +339,19 @@ int mdfs_leases_text(fuse_req_t req, struct mdfs_inode *inode,
 /* the filesystem identity of passthrough I/O (the overflow uid/gid) */
 #define MDFS_NOBODY 65534
 
+/* sandbox.c: least privilege after start-up (README "Least privilege") */
+/* sandbox=on refused up front where it cannot be had: -1 after the error */
+int mdfs_sandbox_check(void);
+/* after the mount, before any thread: drop capabilities, and (sandbox=)
+ * enter the mount namespace and load the seccomp filter. 0 or -1 */
+int mdfs_confine(void);
+/* the capabilities kept after start-up (bit per CAP_*) */
+uint64_t mdfs_caps_kept(void);
+bool mdfs_sandboxed(void);
+/* in the sandbox the watcher unmounts (@wait: until it has): true; false
+ * where the daemon must unmount itself */
+bool mdfs_sandbox_unmount(bool wait);
+
 /* creds.c: act as the caller for what it creates or changes (SPEC 3) */
 void mdfs_creds_init(void);
 int mdfs_creds_enter(fuse_req_t req);

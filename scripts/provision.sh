@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential meson ninja-build pkg-config dpkg-dev ca-certificates  # build (+ apt over https mirrors)
   fuse3 libpmem-dev libndctl-dev libdaxctl-dev libjson-c-dev uthash-dev  # build: mapdirectfs deps, fusermount3
   liburing-dev libnuma-dev                                               # libfuse's io_uring transport
+  libseccomp-dev libcap-ng-dev                                           # least privilege (fuse/sandbox.c)
   libcriterion-dev attr xfsprogs e2fsprogs util-linux                    # tests (xattrs, loop fs images)
   ndctl                                                                  # tests: what ndctl says of pmem (DAX truth)
   fio                                                                    # benchmarks

@@ -134,3 +134,53 @@ Test(core_config, render_round_trips)
 	/* too small a buffer still reports the full length */
 	cr_assert_eq(md_config_render(&cfg, buf, 4), n);
 }
+
+/* issue 13, finding 8: libfuse's "%u" took all of these */
+Test(core_config, fuse_numeric_options_are_range_checked)
+{
+	static const char *const bad[] = {
+		"max_threads=0", "max_threads=-5", "max_threads=99999999999",
+		"max_threads=1025", "max_threads=8abc", "max_threads=",
+		"max_threads= 8", "max_threads=+8", "max_threads=0x10",
+		"max_idle_threads=0", "max_idle_threads=-2",
+		"max_idle_threads=-1x", "io_uring_q_depth=0",
+		"io_uring_q_depth=1025", "io_uring_q_depth=-1",
+		"max_read=4095", "max_read=1048577",
+		"max_read=18446744073709551617",
+	};
+	static const char *const good[] = {
+		"max_threads=1", "max_threads=1024", "max_threads=010",
+		"max_idle_threads=-1", "max_idle_threads=1",
+		"io_uring_q_depth=1", "io_uring_q_depth=1024",
+		"max_read=4096", "max_read=1048576",
+	};
+	const char *expected = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(md_fuse_opt_check(bad[i], &expected), -EINVAL,
+			     "%s accepted", bad[i]);
+		cr_assert(expected && strstr(expected, "from"), "%s", bad[i]);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		cr_assert_eq(md_fuse_opt_check(good[i], &expected), 0,
+			     "%s refused", good[i]);
+	/* not one of libfuse's numeric options: not ours to judge */
+	cr_assert_eq(md_fuse_opt_check("max_threadsx=5", &expected), -ENOENT);
+	cr_assert_eq(md_fuse_opt_check("allow_other", &expected), -ENOENT);
+	cr_assert_eq(md_fuse_opt_check("lease_break_time=5", &expected),
+		     -ENOENT);
+}
+
+Test(core_config, sandbox_option)
+{
+	struct md_config cfg;
+
+	md_config_init(&cfg);
+	cr_assert_eq(cfg.sandbox, MD_AUTO);
+	cr_assert_eq(md_config_set(&cfg, "sandbox=off"), 0);
+	cr_assert_eq(cfg.sandbox, MD_OFF);
+	cr_assert_eq(md_config_set(&cfg, "sandbox=on"), 0);
+	cr_assert_eq(cfg.sandbox, MD_ON);
+	cr_assert_eq(md_config_set(&cfg, "sandbox=1"), -EINVAL);
+	cr_assert_eq(cfg.sandbox, MD_ON);
+}

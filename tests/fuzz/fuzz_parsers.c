@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * libFuzzer target for everything in core/ that parses outside input:
- * mount option values (md_config_set, md_parse_seconds_ms) and the ioctl
+ * mount option values (md_config_set, md_parse_seconds_ms, and the range
+ * checks of libfuse's numeric options, md_fuse_opt_check) and the ioctl
  * structs (md_abi_decode). The first byte picks the parser.
  */
 #include <errno.h>
@@ -22,13 +23,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	struct md_config cfg, before;
 	union md_abi_arg out;
-	char *s;
+	const char *expected;
+	char *s, *eq;
+	uint64_t v;
 	uint32_t ms;
 	int ret;
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		s = strndup((const char *)data + 1, size - 1);
 		if (!s)
@@ -48,6 +51,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!s)
 			return 0;
 		if (md_parse_seconds_ms(s, &ms) == 0 && ms > MD_LEASE_BREAK_MAX_MS)
+			abort();
+		free(s);
+		break;
+	case 2:
+		s = strndup((const char *)data + 1, size - 1);
+		if (!s)
+			return 0;
+		ret = md_fuse_opt_check(s, &expected);
+		if (ret != 0 && ret != -EINVAL && ret != -ENOENT)
+			abort();
+		/* what it accepts is -1 or 1..1048576, in plain digits */
+		eq = strchr(s, '=');
+		if (ret == 0 && strcmp(eq + 1, "-1") &&
+		    (md_parse_uint(eq + 1, 1, 1048576, &v) ||
+		     eq[1 + strspn(eq + 1, "0123456789")]))
 			abort();
 		free(s);
 		break;

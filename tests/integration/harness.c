@@ -312,6 +312,40 @@ static void canary_report(const char *tmp)
 	close(fd);
 }
 
+/*
+ * A system call the daemon's seccomp filter denied (fuse/syscalls.c logs
+ * each one) is a gap in the allow-list, whatever the test saw: report it
+ * the same way, so that the whole run fails.
+ */
+static void seccomp_report(const char *tmp)
+{
+	const char *log = getenv("MDFS_WORLD_LOG");
+	const struct criterion_test *t = criterion_current_test;
+	char path[PATH_MAX], line[512];
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/daemon.log", tmp);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "seccomp: system call"))
+			continue;
+		fprintf(stderr, "mdfs harness: %s::%s: %s",
+			t ? t->category : "?", t ? t->name : "?", line);
+		fd = log ? open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+				0644) : -1;
+		if (fd >= 0) {
+			dprintf(fd, "%s::%s: the daemon's %s",
+				t ? t->category : "?", t ? t->name : "?", line);
+			close(fd);
+		}
+		break;
+	}
+	fclose(f);
+}
+
 /* -------------------------------------------------------------------- */
 /* teardown, shared by .fini and the guard                               */
 
@@ -353,6 +387,7 @@ static void teardown(const char *tmp, const int *pidfds, int n)
 		pidfd_terminate(pidfds[i]);
 	detach_all_under(tmp);
 	canary_report(tmp);
+	seccomp_report(tmp);
 	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 

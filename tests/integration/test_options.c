@@ -61,7 +61,33 @@ BAD_OPTION(malformed_dax, "dax=yes")
 BAD_OPTION(malformed_io_uring, "io_uring=sometimes")
 BAD_OPTION(malformed_passthrough, "passthrough=2")
 BAD_OPTION(malformed_mediate, "mediate=x")
+BAD_OPTION(malformed_sandbox, "sandbox=yes")
+/* libfuse's numeric options (issue 13, finding 8): libfuse's "%u" took
+ * every one of these silently, and io_uring_q_depth=0 mounted a
+ * filesystem that never answered */
+BAD_OPTION(max_threads_zero, "max_threads=0")
+BAD_OPTION(max_threads_negative, "max_threads=-5")
+BAD_OPTION(max_threads_overflow, "max_threads=99999999999")
+BAD_OPTION(max_threads_too_many, "max_threads=1025")
+BAD_OPTION(max_threads_trailing, "max_threads=8abc")
+BAD_OPTION(max_threads_empty, "max_threads=")
+BAD_OPTION(max_idle_threads_zero, "max_idle_threads=0")
+BAD_OPTION(max_idle_threads_negative, "max_idle_threads=-2")
+BAD_OPTION(max_idle_threads_overflow, "max_idle_threads=4294967296")
+BAD_OPTION(io_uring_q_depth_zero, "io_uring_q_depth=0")
+BAD_OPTION(io_uring_q_depth_negative, "io_uring_q_depth=-1")
+BAD_OPTION(io_uring_q_depth_too_deep, "io_uring_q_depth=1025")
+BAD_OPTION(max_read_zero, "max_read=0")
+BAD_OPTION(max_read_small, "max_read=4095")
+BAD_OPTION(max_read_huge, "max_read=99999999999")
 
+/* libfuse reads the queue depth from the environment too */
+MDFS_TEST_NOMOUNT(options, uring_queue_depth_env_zero)
+{
+	cr_assert_eq(setenv("FUSE_URING_QUEUE_DEPTH", "0", 1), 0);
+	expect_refusal(fs, NULL, fs->backing, fs->mnt,
+		       "FUSE_URING_QUEUE_DEPTH=0");
+}
 
 MDFS_TEST_NOMOUNT(options, missing_backing)
 {
@@ -201,4 +227,16 @@ MDFS_TEST(options, sigterm_unmounts_and_exits_0, NULL)
 MDFS_TEST(options, sigint_unmounts_and_exits_0, NULL)
 {
 	stop_unmounts(fs, SIGINT);
+}
+
+/* the bounds themselves are accepted, and the mount serves */
+MDFS_TEST_NOMOUNT(options, numeric_fuse_options_at_bounds_mount)
+{
+	mdfs_start(fs, NULL, "max_threads=1,max_idle_threads=1,"
+		   "io_uring_q_depth=1,max_read=4096");
+	assert_serves(fs);
+	stop_ok(fs);
+	mdfs_start(fs, NULL, "max_threads=1024,max_idle_threads=-1,"
+		   "io_uring_q_depth=1024,max_read=1048576");
+	assert_serves(fs);
 }
