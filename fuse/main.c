@@ -229,8 +229,10 @@ static void usage(const char *prog)
 	       "    -o max_idle_threads=N     -1 (default: no limit) or 1 to"
 	       " 1024\n"
 	       "    -o io_uring_q_depth=N     1 to 1024 per CPU queue (default"
-	       " 8; each entry\n"
-	       "                              holds a ~1 MiB buffer); also"
+	       " 16; each entry\n"
+	       "                              holds a ~1 MiB buffer; half of"
+	       " them may\n"
+	       "                              hold waiting breakers); also"
 	       " from\n"
 	       "                              $FUSE_URING_QUEUE_DEPTH\n"
 	       "    -o max_read=BYTES         4096 to 1048576\n\n", prog);
@@ -551,6 +553,12 @@ static int uring_depth(struct fuse_args *args)
 	}
 	if (mdfs.uring_depth)
 		return 0;
+	/* libfuse's default comes from the environment (checked above) */
+	if (getenv("FUSE_URING_QUEUE_DEPTH")) {
+		mdfs.uring_depth =
+			(unsigned int)atoi(getenv("FUSE_URING_QUEUE_DEPTH"));
+		return 0;
+	}
 	mdfs.uring_depth = MDFS_URING_DEPTH;
 	snprintf(opt, sizeof(opt), "-o%s%d", key, MDFS_URING_DEPTH);
 	return fuse_opt_add_arg(args, opt);
