@@ -492,10 +492,12 @@ static void mdfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * 4 KiB writes and reads 1.7x faster without, 1 MiB writes 1.1x */
 	fuse_unset_feature_flag(conn, FUSE_CAP_SPLICE_READ);
 	fuse_unset_feature_flag(conn, FUSE_CAP_WRITEBACK_CACHE);
+	/* SPEC 2: a mount that succeeds prints nothing: in the background
+	 * this goes to syslog, which report_ready() has switched to */
+	report_ready('0');
 	md_info("mounted %s on %s: passthrough %s, transport %s\n",
 		mdfs.backing, mdfs.mountpoint, mdfs.passthrough ? "on" : "off",
 		mdfs.io_uring ? "io_uring" : "/dev/fuse");
-	report_ready('0');
 }
 
 static void core_log_sink(int priority, const char *fmt, va_list ap)

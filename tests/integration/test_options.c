@@ -5,6 +5,8 @@
  * options mount; SIGTERM/SIGINT unmount and exit 0.
  */
 #include "harness.h"
+
+#include <stdlib.h>
 #include "dax_truth.h"
 
 #include <errno.h>
@@ -239,4 +241,28 @@ MDFS_TEST_NOMOUNT(options, numeric_fuse_options_at_bounds_mount)
 	mdfs_start(fs, NULL, "max_threads=1024,max_idle_threads=-1,"
 		   "io_uring_q_depth=1024,max_read=1048576");
 	assert_serves(fs);
+}
+
+/*
+ * SPEC 2: "A mount that succeeds prints nothing (as mount(8) and every
+ * fuse3 filesystem)". In the background (no -f) the daemon's parent exits
+ * 0 once INIT went through, having printed nothing; its messages go to
+ * syslog from then on. The mount used to announce itself on stderr.
+ */
+MDFS_TEST_NOMOUNT(options, background_mount_prints_nothing)
+{
+	char log[PATH_MAX], *out;
+	size_t len;
+
+	mdfs_cmd(fs, (const char *const[]){ mdfs_bin(), "-o",
+					    fs->transport, fs->backing,
+					    fs->mnt, NULL });
+	cr_assert(mdfs_is_mounted(fs->mnt), "not mounted after the parent "
+		  "exited 0");
+	mdfs_pathf(log, "%s/cmd.log", fs->tmp);
+	out = mdfs_read_file(log, &len);
+	cr_assert_eq(len, 0, "a mount that succeeded printed: %s", out);
+	free(out);
+	/* unmounted, the daemon ends by itself */
+	mdfs_cmd(fs, (const char *const[]){ "umount", fs->mnt, NULL });
 }
