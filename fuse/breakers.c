@@ -27,7 +27,7 @@ unsigned int mdfs_uring_parked;		/* atomic: the engine polls while > 0 */
 struct mdfs_parked *mdfs_parked_new(fuse_req_t req, enum mdfs_op op,
 				    struct md_owner *owner, size_t extra)
 {
-	struct mdfs_parked *pk = calloc(1, sizeof(*pk) + extra);
+	struct mdfs_parked *pk = calloc(1, sizeof(*pk));
 
 	if (!pk) {
 		fuse_reply_err(req, ENOMEM);
@@ -49,7 +49,28 @@ void mdfs_parked_free(struct mdfs_parked *pk)
 {
 	if (pk->share[MDFS_SHARE_PARKED])
 		mdfs_share_give(pk->uid, pk->share, pk->qid);
+	free(pk->data);
 	free(pk);
+}
+
+/*
+ * A write that may wait keeps its payload: libfuse's buffer is gone once
+ * the handler returns. Not before its share is taken, so that a write
+ * refused at once costs no copy (issue 13: 1 MiB writes re-sent by many
+ * threads). @return 0 or -errno
+ */
+static int keep_payload(struct mdfs_parked *pk)
+{
+	struct fuse_bufvec mem = FUSE_BUFVEC_INIT(pk->size);
+
+	pk->data = malloc(pk->size ? pk->size : 1);
+	if (!pk->data)
+		return -ENOMEM;
+	mem.buf[0].mem = pk->data;
+	if (fuse_buf_copy(&mem, pk->in, 0) != (ssize_t)pk->size)
+		return -EIO;
+	pk->in = NULL;
+	return 0;
 }
 
 /*
@@ -114,7 +135,9 @@ void mdfs_parked_run(struct mdfs_parked *pk)
 	case OP_WRITE:
 		mem = (struct fuse_bufvec)FUSE_BUFVEC_INIT(pk->size);
 		mem.buf[0].mem = pk->data;
-		n = mdfs_do_write(pk->req, pk->f, &mem, pk->off);
+		/* run from the handler: libfuse's buffer, never copied */
+		n = mdfs_do_write(pk->req, pk->f, pk->in ? pk->in : &mem,
+				  pk->off);
 		break;
 	case OP_FALLOCATE:
 		n = mdfs_do_fallocate(pk->f, pk->mode, pk->off, pk->len);
@@ -197,6 +220,15 @@ void mdfs_break(struct mdfs_parked *pk, struct mdfs_inode *inode,
 			       "lease break (its share, the daemon's or its "
 			       "CPU's io_uring queue is full): EAGAIN",
 			       pk->uid);
+	}
+	/* nonblock: md_break runs it now or refuses it, never parks it */
+	if (!nonblock && pk->in) {
+		ret = keep_payload(pk);
+		if (ret) {
+			fuse_reply_err(req, -ret);
+			mdfs_parked_free(pk);
+			return;
+		}
 	}
 	if (pk->uring)
 		uring_link(pk);

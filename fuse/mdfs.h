@@ -248,7 +248,10 @@ struct mdfs_parked {
 	struct stat attr;	/* setattr */
 	struct fuse_file_info fi;	/* open */
 	size_t size;		/* write payload */
-	char data[];
+	/* write: libfuse's buffer, while the handler runs; the payload is
+	 * copied into @data only once the request may wait (mdfs_break) */
+	struct fuse_bufvec *in;
+	char *data;
 };
 struct mdfs_parked *mdfs_parked_new(fuse_req_t req, enum mdfs_op op,
 				    struct md_owner *owner, size_t extra);

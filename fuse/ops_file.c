@@ -338,9 +338,7 @@ void mdfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		    off_t off, struct fuse_file_info *fi)
 {
 	struct mdfs_file *f = mdfs_file(fi);
-	struct fuse_bufvec mem;
 	struct mdfs_parked *pk;
-	size_t size;
 
 	__atomic_add_fetch(&mdfs.nwrite, 1, __ATOMIC_RELAXED);
 	/* the no-lease path: two atomics, no lookup (see md_gate_enter);
@@ -356,18 +354,12 @@ void mdfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 			fuse_reply_write(req, (size_t)n);
 		return;
 	}
-	/* parked: the request's buffer is libfuse's, keep a copy */
-	size = fuse_buf_size(in);
-	pk = mdfs_parked_new(req, OP_WRITE, &f->lo, size);
+	/* the request's buffer is libfuse's: mdfs_break copies it if the
+	 * write may wait */
+	pk = mdfs_parked_new(req, OP_WRITE, &f->lo, fuse_buf_size(in));
 	if (!pk)
 		return;
-	mem = (struct fuse_bufvec)FUSE_BUFVEC_INIT(size);
-	mem.buf[0].mem = pk->data;
-	if (fuse_buf_copy(&mem, in, 0) != (ssize_t)size) {
-		fuse_reply_err(req, EIO);
-		mdfs_parked_free(pk);
-		return;
-	}
+	pk->in = in;
 	pk->f = f;
 	pk->off = off;
 	/* fi->flags is the file's f_flags now: fcntl(F_SETFL) counts */
