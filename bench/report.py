@@ -371,9 +371,14 @@ class Report:
                              "attacked_p99_per_round": a["p99_per_round"]})
                 if attacks != "abcdefg":
                     continue
-                p99 = a["stats"]["p99"]
+                # every round: the innocent's loop waits for each answer,
+                # so a slow round has few samples and weighs little in
+                # the pooled figure
+                p99 = max(a["p99_per_round"])
                 self.goal("hostile neighbour: innocent p99, attacked",
-                          f"{TR_NAME.get(tr, tr)} {op}: p99 (ms), quiet "
+                          f"{TR_NAME.get(tr, tr)} {op}: p99 of the worst "
+                          f"round (ms), all rounds "
+                          f"{a['stats']['p99'] / 1000:.1f}, quiet "
                           f"{q['stats']['p99'] / 1000:.2f}", p99 / 1000,
                           f"< {GOAL_HOSTILE_P99 / 1000:.0f}",
                           p99 < GOAL_HOSTILE_P99)
@@ -551,17 +556,18 @@ def sections(d):
     h = d.get("hostile")
     if h:
         head = ["transport", "attacker", "op", "quiet p50", "p99", "max",
-                "n", "attacked p50", "p99", "max", "n", "p99 attacked/quiet"]
+                "n", "attacked p50", "p99", "p99 per round", "max", "n"]
         us = lambda v: "%.0f" % v
         rows = []
         for r in h["rows"]:
             q, a = r["quiet"], r["attacked"]
+            pr = r["attacked_p99_per_round"]
             rows.append([TR_NAME.get(r["transport"], r["transport"]),
                          HOSTILE_RUN.get(r["attacks"], r["attacks"]),
                          r["op"], us(q["p50"]), us(q["p99"]), us(q["max"]),
-                         q["n"], us(a["p50"]), us(a["p99"]), us(a["max"]),
-                         a["n"], "%.1f" % (a["p99"] / q["p99"])
-                         if q["p99"] else "-"])
+                         q["n"], us(a["p50"]), us(a["p99"]),
+                         "%.0f-%.0f" % (min(pr), max(pr)), us(a["max"]),
+                         a["n"]])
         run = h["runs"][0]
         out.append(("Hostile neighbour (us)",
                     "uid 1001's stat (forced to the daemon), 4 KiB pread "
@@ -571,9 +577,10 @@ def sections(d):
                     f"interleaved, {run['rounds']} of {run['attack_s']:.0f} "
                     "s each; attacker uid 1000: every attack of issue 13 at "
                     "once (bench/README.md), or, for reference, 96 threads "
-                    "writing 1 MiB into a file of its own without a lease "
-                    f"(goal: attacked p99 < {GOAL_HOSTILE_P99 / 1000:.0f} "
-                    "ms)", head, rows))
+                    "writing 1 MiB into a file of its own without a lease; "
+                    "p99 of all rounds' samples, and of each round's (goal: "
+                    f"attacked p99 < {GOAL_HOSTILE_P99 / 1000:.0f} ms in "
+                    "every round)", head, rows))
     if d["goals"]:
         head = ["area", "figure", "value", "goal", "verdict"]
         rows = [[g["area"], g["figure"],
@@ -640,7 +647,7 @@ AREA_GOAL = {
     "break latency": "notify p50 < 100 us, p99 < 1 ms; round trip p99 < 2 ms",
     "scale: flat cost": "<= 1.5x from the smallest to the largest n",
     "scale: memory": "<= 256 B per lease",
-    "hostile neighbour: innocent p99, attacked": "< 50 ms",
+    "hostile neighbour: innocent p99, attacked": "< 50 ms in every round",
 }
 
 
