@@ -910,31 +910,32 @@ def plot_hostile(d, axes):
     rows = [r for r in d["hostile"]["rows"]]
     names = [f"{TR_NAME.get(r['transport'], r['transport'])} {r['op']}"
              for r in rows if r["attacks"] == "abcdefg"]
-    for k, (lab, pick) in enumerate((
-            ("quiet", lambda r: r["quiet"]["p99"]),
-            ("every attack", lambda r: r["attacked"]["p99"]),
-            ("heavy writer (reference)", None))):
-        ys = []
+    for k, (lab, attacks, phase) in enumerate((
+            ("quiet", "abcdefg", "quiet"),
+            ("every attack", "abcdefg", "attacked"),
+            ("heavy writer (reference)", "h", "attacked"))):
+        ys, lo, hi = [], [], []
         for n in names:
             tr, op = n.rsplit(" ", 1)
-            if pick:
-                r = next(r for r in rows if r["attacks"] == "abcdefg" and
-                         TR_NAME.get(r["transport"]) == tr and r["op"] == op)
-                ys.append(pick(r))
-            else:
-                r = next((r for r in rows if r["attacks"] == "h" and
-                          TR_NAME.get(r["transport"]) == tr and
-                          r["op"] == op), None)
-                ys.append(r["attacked"]["p99"] if r else 0)
+            r = next((r for r in rows if r["attacks"] == attacks and
+                      TR_NAME.get(r["transport"]) == tr and r["op"] == op),
+                     None)
+            y = r[phase]["p99"] if r else 0
+            # the range of the rounds' own p99, where attacked
+            pr = r[phase + "_p99_per_round"] if r and phase == "attacked" \
+                else [y]
+            ys.append(y)
+            lo.append(max(0, y - min(pr)))
+            hi.append(max(0, max(pr) - y))
         ax.bar([i + (k - 1) * 0.27 for i in range(len(names))], ys, 0.27,
-               label=lab)
+               yerr=[lo, hi], capsize=2, label=lab)
     ax.axhline(GOAL_HOSTILE_P99, color="k", ls="--", lw=1)
     ax.set_yscale("log")
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=35, ha="right", fontsize=8)
     ax.set_ylabel("p99 (us)")
-    ax.set_title("innocent uid's p99: quiet, under every attack, beside a "
-                 "heavy writer (goal 50 ms)", fontsize=10)
+    ax.set_title("innocent's p99 (error bars: each round's; goal 50 ms)",
+                 fontsize=10)
     ax.legend(fontsize=7)
     ax.grid(axis="y", alpha=0.3)
     for ax in axes[2:]:
