@@ -1316,7 +1316,8 @@ static void admin_assert_alive(struct admin *ad, const char *when)
  * bench/hostile's), and every attacker must end once told to; root's
  * listing must never have been refused, and every attack must have
  * happened (counted). On 9628630 the storm deadlocked the io_uring
- * mounts (root's stat never came back) and the listing answered E2BIG.
+ * mounts (the innocents' requests never came back) and over /dev/fuse the
+ * listing answered E2BIG.
  */
 MDFS_LEASE_TEST(multiuser, everything_at_once_hangs_nobody,
 		"allow_other,lease_break_time=1")
