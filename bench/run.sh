@@ -8,8 +8,8 @@
 #
 #   bench/run.sh [--quick] [--only PARTS] [--out DIR]
 #
-# Parts (--only fio,mmap,gate,sandbox,latency,scale reruns some and reuses the
-# others' results from DIR/parts/):
+# Parts (--only fio,mmap,gate,sandbox,latency,scale,hostile reruns some and
+# reuses the others' results from DIR/parts/):
 #   fio      bench/fio-compare.sh: psync I/O, mount (mediate=leased and
 #            mediate=all) vs raw backing vs passthrough_hp, both transports,
 #            both backings
@@ -28,6 +28,10 @@
 #            trip, each transport, each backing
 #   scale    bench/lease_scale: 1 .. 100k leases on one file and across
 #            files: break cost, joins, writes elsewhere, daemon memory
+#   hostile  bench/hostile: an innocent uid's stat/read/write latency, quiet
+#            and while uid 1000 attacks with every attack of issue 13 at
+#            once (and, as a reference, while it only writes heavily),
+#            each transport, mediate=all, ext4
 #
 # --quick: a smoke run of every part (about 2 minutes). Counts can be set
 # from the environment (defaults, then --quick's):
@@ -41,6 +45,8 @@
 #   BENCH_SCALE_FD="1 1000 8000 100000"/"1 1000"              scale part,
 #   BENCH_SCALE_MAP="1 1000 8000 100000"/"1 1000 10000"        leases held
 #                                      by open files (fd) or by a mapping
+#   BENCH_HOSTILE_ROUNDS=3/1 BENCH_HOSTILE_S=10/3             hostile part:
+#                                      rounds of S s quiet, S s attacked
 #
 # Needs root; installs fio, jq, python3-matplotlib with apt-get where
 # missing. Everything it mounts, starts or creates is undone on exit, error
@@ -58,7 +64,7 @@ PTHP_BIN=$root/.deps/libfuse/bin/passthrough_hp
 PY=/usr/bin/python3	# Debian's, where python3-matplotlib goes
 
 quick=0
-all_parts=fio,mmap,gate,sandbox,latency,scale
+all_parts=fio,mmap,gate,sandbox,latency,scale,hostile
 only=$all_parts
 out=$here/results
 
@@ -84,7 +90,8 @@ log() { echo "[$(date +%T)] bench: $*" >&2; }
 
 ((EUID == 0)) || die "must run as root (mounts, loop devices, FUSE)"
 for p in ${only//,/ }; do
-	[[ $p =~ ^(fio|mmap|gate|sandbox|latency|scale)$ ]] || die "unknown part: $p"
+	[[ $p =~ ^(fio|mmap|gate|sandbox|latency|scale|hostile)$ ]] ||
+		die "unknown part: $p"
 done
 wants() { [[ ,$only, == *,$1,* ]]; }
 
@@ -97,6 +104,7 @@ if ((quick)); then
 	: "${BENCH_SB_RUNTIME:=1}" "${BENCH_SB_REPEAT:=2}"
 	: "${BENCH_LAT_COUNT:=1000}"
 	: "${BENCH_SCALE_FD:=1 1000}" "${BENCH_SCALE_MAP:=1 1000 10000}"
+	: "${BENCH_HOSTILE_ROUNDS:=1}" "${BENCH_HOSTILE_S:=3}"
 else
 	: "${BENCH_RUNTIME:=1}" "${BENCH_REPEAT:=4}" "${BENCH_SIZE:=256M}"
 	: "${BENCH_WORKLOADS:=randwrite-4k-j1,randwrite-4k-j2,randwrite-4k-j2-1file,randread-4k-j1,randread-4k-j2,randread-4k-j2-1file,seqwrite-1M,seqread-1M}"
@@ -107,6 +115,7 @@ else
 	: "${BENCH_LAT_COUNT:=2000}"
 	: "${BENCH_SCALE_FD:=1 1000 8000 100000}"
 	: "${BENCH_SCALE_MAP:=1 1000 8000 100000}"
+	: "${BENCH_HOSTILE_ROUNDS:=3}" "${BENCH_HOSTILE_S:=10}"
 fi
 
 # ------------------------------------------------------------ what we need --
@@ -137,7 +146,9 @@ grep -q 'MDFS_LEASE_GATE 0' "$NOGATE_BUILD/buildconf.h" ||
 LAT_BIN=$BUILD/bench/lease_latency
 SCALE_BIN=$BUILD/bench/lease_scale
 SC_BIN=$BUILD/bench/seccomp_cost
-[[ -x $LAT_BIN && -x $SCALE_BIN ]] || die "bench programs not built in $BUILD/bench"
+HOSTILE_BIN=$BUILD/bench/hostile
+[[ -x $LAT_BIN && -x $SCALE_BIN && -x $HOSTILE_BIN ]] ||
+	die "bench programs not built in $BUILD/bench"
 
 # ---------------------------------------------------------------- cleanup --
 
@@ -424,6 +435,34 @@ if wants scale; then
 	done
 	for n in $BENCH_SCALE_MAP; do
 		run_scale one map "$n"
+	done
+fi
+
+if wants hostile; then
+	for tr in "${transports[@]}"; do
+		u=off
+		[[ $tr == uring ]] && u=on
+		m=$work/mnt/hostile-$tr
+		# mediate=all: the innocent's reads and writes reach the daemon;
+		# a short break time: breaks end in revocations within a round
+		mount_mdfs "$work/ext4/hostile-$tr" "$m" \
+			"io_uring=$u,passthrough=on,allow_other,mediate=all,lease_break_time=1"
+		# every attack, then an honest heavy writer for reference
+		for run in all ref; do
+			x=abcdefg
+			[[ $run == ref ]] && x=h
+			log "part hostile: $tr, attacks $x, $BENCH_HOSTILE_ROUNDS round(s) x ${BENCH_HOSTILE_S}s quiet + attacked"
+			: >"$parts/hostile-$tr-$run.jsonl"
+			run_child "$parts/hostile-$tr-$run.jsonl" \
+				"$parts/hostile-$tr-$run.log" \
+				"$HOSTILE_BIN" --mount "$m" --pid "$mnt_pid" \
+				--rounds "$BENCH_HOSTILE_ROUNDS" \
+				--attack-s "$BENCH_HOSTILE_S" \
+				--quiet-s "$BENCH_HOSTILE_S" --attacks "$x" \
+				--samples "$parts/hostile-$tr-$run.samples" ||
+				part_failed "hostile $tr $x" $?
+		done
+		stop_daemon "$m"
 	done
 fi
 

@@ -679,7 +679,7 @@ static void children_end(bool reap)
 static pid_t fork_child(const char *root, uid_t uid, gid_t gid,
 			int (*fn)(void *), void *arg)
 {
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	fflush(NULL);
 	pid = fork();
@@ -696,6 +696,11 @@ static pid_t fork_child(const char *root, uid_t uid, gid_t gid,
 			if (setgroups(0, NULL) || setgid(gid) || setuid(uid))
 				_exit(MDFS_CHILD_SETUP_FAILED);
 			if (geteuid() != uid || getegid() != gid)
+				_exit(MDFS_CHILD_SETUP_FAILED);
+			/* a change of uid cleared it: a test killed by its
+			 * timeout would leave this child running */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
 				_exit(MDFS_CHILD_SETUP_FAILED);
 		}
 		_exit(fn(arg) & 0xff);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -953,4 +954,627 @@ MDFS_LEASE_TEST(multiuser, open_files_leave_the_daemon_fds, "allow_other")
 		      h->opened, (unsigned long long)rl.rlim_cur);
 	h->release = 1;
 	cr_assert_eq(mdfs_wait_child_ms(p, 20000), 0);
+
+/* ---- every attack at once ---------------------------------------------- */
+
+#define SIEGE_MS 3000		/* how long every attack runs at once */
+#define SIEGE_MAX_MS 13000	/* ... or until each did what it is for */
+#define SIEGE_LEASES 30		/* (f): on files with ~3 KB paths */
+#define SIEGE_PAYLOADS 80	/* (c): 1 MiB writers, threads of a process */
+#define DEEP_LEVELS 12
+#define DEEP_NAME 240
+
+enum siege_what { SG_WRITE, SG_PAYLOAD, SG_ALLOC, SG_XATTR, SG_IOCTL,
+		  SG_CHURN, SG_N };
+
+static const char *const siege_name[SG_N] = {
+	"4 KiB writes", "1 MiB writes", "ALLOCATE leases", "listing xattr",
+	"MAPDIRECT_IOC_LEASES walks", "create/open/close/unlink",
+};
+
+/* what the attacks got back, counted in the attacker's processes */
+struct tally {
+	volatile long ok, again, other;
+	volatile int err;	/* the last other error */
+};
+
+struct siege {
+	volatile int stop;
+	volatile int held;	/* holders with their first lease */
+	volatile int ready;	/* lister and writers set up */
+	volatile long relet;	/* leases taken again after a revocation */
+	struct tally t[SG_N];
+	char mnt[PATH_MAX];
+	char deep[PATH_MAX];	/* the lister's directory, in the mount */
+};
+
+struct siege_arg {
+	struct siege *s;
+	char path[PATH_MAX];
+	enum siege_what what;
+	size_t len;
+	bool pin;
+};
+
+static void tally(struct siege *s, enum siege_what w, long r)
+{
+	struct tally *t = &s->t[w];
+
+	if (r >= 0)
+		__atomic_add_fetch(&t->ok, 1, __ATOMIC_RELAXED);
+	else if (errno == EAGAIN)
+		__atomic_add_fetch(&t->again, 1, __ATOMIC_RELAXED);
+	else {
+		__atomic_add_fetch(&t->other, 1, __ATOMIC_RELAXED);
+		t->err = errno;
+	}
+}
+
+/* The deep directory of the lister, @levels of DEEP_NAME bytes, in @buf */
+static void deep_rel(char *buf, size_t len, int levels)
+{
+	size_t n = (size_t)snprintf(buf, len, "list");
+
+	for (int i = 0; i < levels && n + DEEP_NAME + 2 < len; i++) {
+		n += (size_t)snprintf(buf + n, len - n, "/%02d", i);
+		memset(buf + n, 'd', DEEP_NAME - 2);
+		n += DEEP_NAME - 2;
+		buf[n] = '\0';
+	}
+}
+
+/*
+ * (a)-(d): a holder that ignores breaks (and revoke=signal's SIGBUS) and
+ * takes its lease again as soon as it was revoked
+ */
+static int siege_holder(void *arg)
+{
+	struct siege_arg *a = arg;
+	struct siege *s = a->s;
+	bool held = false;
+	long taken = 0;
+	int fd;
+
+	signal(SIGBUS, SIG_IGN);
+	/* read-only: a writable open of its own would stand in its way */
+	fd = open(a->path, O_RDONLY);
+	if (fd < 0)
+		return 1;
+	while (!s->stop) {
+		struct mapdirect_lease l = { .size = sizeof(l) };
+		struct mapdirect_lease_info in = { .size = sizeof(in) };
+
+		if (!held && !ioctl(fd, MAPDIRECT_IOC_LEASE, &l)) {
+			held = true;
+			if (!taken++)
+				__atomic_add_fetch(&s->held, 1,
+						   __ATOMIC_SEQ_CST);
+			else
+				__atomic_add_fetch(&s->relet, 1,
+						   __ATOMIC_RELAXED);
+			continue;
+		}
+		if (held && !ioctl(fd, MAPDIRECT_IOC_GETLEASE, &in) &&
+		    !in.lease_id) {
+			held = false;	/* revoked */
+			continue;
+		}
+		usleep(1000);
+	}
+	close(fd);
+	return 0;
+}
+
+/* A writer on a leased file until told to stop: parked, or EAGAIN */
+static void *siege_write_loop(void *arg)
+{
+	struct siege_arg *a = arg;
+	struct siege *s = a->s;
+	char *buf = malloc(a->len);
+	int fd = open(a->path, O_RDWR);
+
+	__atomic_add_fetch(&s->ready, 1, __ATOMIC_SEQ_CST);
+	if (fd < 0 || !buf) {
+		tally(s, a->what, -1);
+		free(buf);
+		return NULL;
+	}
+	memset(buf, 'x', a->len);
+	while (!s->stop) {
+		/* a short write is a split one with EAGAIN after a part */
+		ssize_t n = pwrite(fd, buf, a->len, 0);
+
+		tally(s, a->what, n);
+		if (n < 0 && errno == EAGAIN)
+			usleep(1000);
+	}
+	close(fd);
+	free(buf);
+	return NULL;
+}
+
+static int siege_writer(void *arg)
+{
+	if (((struct siege_arg *)arg)->pin)
+		pin_cpu0();
+	siege_write_loop(arg);
+	return 0;
+}
+
+/* (c): SIEGE_PAYLOADS writers of 1 MiB, threads of one process */
+static int siege_payloads(void *arg)
+{
+	pthread_t t[SIEGE_PAYLOADS];
+
+	for (int i = 0; i < SIEGE_PAYLOADS; i++)
+		if (pthread_create(&t[i], NULL, siege_write_loop, arg))
+			return 1;
+	for (int i = 0; i < SIEGE_PAYLOADS; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+
+/* (e): ALLOCATE leases on fresh sparse files */
+static int siege_allocate(void *arg)
+{
+	struct siege_arg *a = arg;
+	struct siege *s = a->s;
+	char path[PATH_MAX + 16];
+
+	__atomic_add_fetch(&s->ready, 1, __ATOMIC_SEQ_CST);
+	for (int k = 0; !s->stop; k++) {
+		struct mapdirect_lease l = {
+			.size = sizeof(l), .flags = MAPDIRECT_LEASE_ALLOCATE,
+		};
+		struct mapdirect_unlease u = { .size = sizeof(u) };
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%d", a->path, k);
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0) {
+			tally(s, SG_ALLOC, -1);
+			continue;
+		}
+		if (ftruncate(fd, SIZE))
+			tally(s, SG_ALLOC, -1);
+		else if (ioctl(fd, MAPDIRECT_IOC_LEASE, &l))
+			tally(s, SG_ALLOC, -1);
+		else
+			tally(s, SG_ALLOC,
+			      ioctl(fd, MAPDIRECT_IOC_UNLEASE, &u));
+		close(fd);
+		unlink(path);
+	}
+	return 0;
+}
+
+/* A whole MAPDIRECT_IOC_LEASES walk of the mount, from cursor 0 */
+static int leases_walk(int root, struct mapdirect_leases *a)
+{
+	uint64_t cursor = 0;
+
+	do {
+		memset(a, 0, sizeof(*a));
+		a->size = sizeof(*a);
+		a->cursor = cursor;
+		if (ioctl(root, MAPDIRECT_IOC_LEASES, a))
+			return -1;
+		cursor = a->cursor;
+	} while (!(a->out_flags & MAPDIRECT_LEASES_END));
+	return 0;
+}
+
+/* (f): the mount-wide listing, both ways, while holding many leases */
+static int siege_lister(void *arg)
+{
+	struct siege_arg *a = arg;
+	struct siege *s = a->s;
+	static struct mapdirect_leases walk;
+	static char buf[1 << 16];
+	char path[PATH_MAX + 16];
+	int root;
+
+	for (int i = 0; i < SIEGE_LEASES; i++) {
+		struct mapdirect_lease l = { .size = sizeof(l) };
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/f%02d", s->deep, i);
+		fd = open(path, O_RDONLY);
+		/* the fd stays open, and the lease with it */
+		if (fd < 0 || ioctl(fd, MAPDIRECT_IOC_LEASE, &l))
+			return 1;
+	}
+	root = open(s->mnt, O_RDONLY | O_DIRECTORY);
+	if (root < 0)
+		return 2;
+	__atomic_add_fetch(&s->ready, 1, __ATOMIC_SEQ_CST);
+	while (!s->stop) {
+		tally(s, SG_XATTR, fgetxattr(root, "user.mapdirect.leases",
+					     buf, sizeof(buf)));
+		tally(s, SG_IOCTL, leases_walk(root, &walk));
+	}
+	return 0;
+}
+
+/* (g): create, open, close and unlink, many files of its own */
+static int siege_churn(void *arg)
+{
+	struct siege_arg *a = arg;
+	struct siege *s = a->s;
+	char path[PATH_MAX + 16];
+
+	__atomic_add_fetch(&s->ready, 1, __ATOMIC_SEQ_CST);
+	while (!s->stop) {
+		for (int i = 0; i < 256 && !s->stop; i++) {
+			int fd;
+
+			snprintf(path, sizeof(path), "%s/%d", a->path, i);
+			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (fd < 0 || close(fd)) {
+				tally(s, SG_CHURN, -1);
+				continue;
+			}
+			fd = open(path, O_RDONLY);
+			tally(s, SG_CHURN, fd < 0 || close(fd) ||
+					   unlink(path) ? -1 : 0);
+		}
+	}
+	return 0;
+}
+
+/* Every attack has done what it is for (the daemon's counters aside) */
+static bool siege_done(const struct siege *s, const struct storm *st)
+{
+	for (int w = 0; w < SG_N; w++)
+		if (!s->t[w].ok)
+			return false;
+	return st->eintr > 0 && s->relet > 0 &&
+	       s->t[SG_WRITE].again + s->t[SG_PAYLOAD].again > 0;
+}
+
+/* ---- the innocent user, on each CPU ---- */
+
+#define LANES 64
+
+/* uid 1001 on a file of its own: stat, read and write, from each CPU */
+struct victim {
+	char path[PATH_MAX];
+	volatile int stop;
+	int lanes;
+	struct {
+		int cpu;
+		volatile long long last_ms;	/* the last answer */
+		volatile long long worst_ms;	/* the longest operation */
+		volatile long ops;
+		volatile int err;
+	} l[LANES];
+};
+
+struct lane_arg {
+	struct victim *v;
+	int i;
+};
+
+static void *victim_lane(void *arg)
+{
+	struct lane_arg *la = arg;
+	struct victim *v = la->v;
+	int i = la->i, fd;
+	cpu_set_t one;
+	char buf[4096];
+
+	CPU_ZERO(&one);
+	CPU_SET(v->l[i].cpu, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+	fd = open(v->path, O_RDWR);
+	if (fd < 0) {
+		v->l[i].err = errno;
+		return NULL;
+	}
+	memset(buf, 'v', sizeof(buf));
+	while (!v->stop) {
+		for (int op = 0; op < 3; op++) {
+			long long t0 = mdfs_now_ms(), t;
+			struct statx stx;
+			int r;
+
+			/* AT_STATX_FORCE_SYNC: to the daemon, not the cache */
+			r = op == 0 ? statx(AT_FDCWD, v->path,
+					    AT_STATX_FORCE_SYNC,
+					    STATX_BASIC_STATS, &stx) :
+			    op == 1 ? (pread(fd, buf, sizeof(buf), 0) < 0) :
+				      (pwrite(fd, buf, sizeof(buf), 0) < 0);
+			t = mdfs_now_ms();
+			if (r)
+				v->l[i].err = errno;
+			if (t - t0 > v->l[i].worst_ms)
+				v->l[i].worst_ms = t - t0;
+			v->l[i].last_ms = t;
+			v->l[i].ops++;
+		}
+		usleep(2000);
+	}
+	close(fd);
+	return NULL;
+}
+
+static int victim_main(void *arg)
+{
+	static struct lane_arg la[LANES];
+	struct victim *v = arg;
+	pthread_t t[LANES];
+
+	for (int i = 0; i < v->lanes; i++) {
+		la[i] = (struct lane_arg){ v, i };
+		if (pthread_create(&t[i], NULL, victim_lane, &la[i]))
+			return 1;
+	}
+	for (int i = 0; i < v->lanes; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+
+/* uid 1001's thread on each CPU got answers within the last HANG_MS */
+static void victim_assert_alive(struct victim *v, const char *when)
+{
+	for (int i = 0; i < v->lanes; i++) {
+		long long late = mdfs_now_ms() - v->l[i].last_ms;
+
+		cr_assert_lt(late, HANG_MS, "%s: uid %d's stat/read/write of "
+			     "its own file from CPU %d has not returned for "
+			     "%lld ms (%ld answered before)", when, VICTIM,
+			     v->l[i].cpu, late, v->l[i].ops);
+		cr_assert_eq(v->l[i].err, 0, "%s: uid %d on CPU %d: %s", when,
+			     VICTIM, v->l[i].cpu, strerror(v->l[i].err));
+	}
+}
+
+/* Root reading the mount-wide listing in a loop: whole, or cut */
+struct admin {
+	char mnt[PATH_MAX];
+	volatile int stop;
+	volatile long long last_ms;	/* the last answer */
+	volatile long reads, refused;
+	volatile int err;		/* of the last refusal */
+};
+
+static int admin_main(void *arg)
+{
+	static char buf[1 << 16];
+	struct admin *ad = arg;
+
+	while (!ad->stop) {
+		/* empty once every lease is gone */
+		if (getxattr(ad->mnt, "user.mapdirect.leases", buf,
+			     sizeof(buf)) >= 0) {
+			ad->reads++;
+		} else {
+			ad->err = errno;
+			ad->refused++;
+		}
+		ad->last_ms = mdfs_now_ms();
+		usleep(10 * 1000);
+	}
+	return 0;
+}
+
+static void admin_assert_alive(struct admin *ad, const char *when)
+{
+	long long late = mdfs_now_ms() - ad->last_ms;
+
+	cr_assert_lt(late, HANG_MS, "%s: root's read of the mount's "
+		     "user.mapdirect.leases has not returned for %lld ms",
+		     when, late);
+}
+
+/*
+ * Issue 13, every finding at once: uid 1000 runs for 3 s (longer, up to
+ * 13 s, until each attack has done its part), together, (a) a
+ * holder that ignores breaks, 4 writers parked on it and a SIGUSR1 storm
+ * at them; (b) 12 writers pinned to CPU 0 breaking another lease; (c) 80
+ * writers of 1 MiB on a third (its payload share fills, the rest get
+ * EAGAIN); (d) every holder re-leases as soon as it is revoked, one of
+ * them broken by a writer of its own all along; (e) ALLOCATE leases on
+ * fresh sparse files; (f) the mount-wide listing, xattr and
+ * MAPDIRECT_IOC_LEASES, while it holds 30 leases on files with ~3 KB
+ * paths; (g) create/open/close/unlink churn. Meanwhile root's stat of an
+ * unrelated file, uid 1001's stat, read and write of its own from a
+ * thread on each CPU, and root's reads of the listing must each be
+ * answered within HANG_MS (a hang, not a speed, fails: the speed is
+ * bench/hostile's), and every attacker must end once told to; root's
+ * listing must never have been refused, and every attack must have
+ * happened (counted). On 9628630 the storm deadlocked the io_uring
+ * mounts (the innocents' requests never came back) and over /dev/fuse the
+ * listing answered E2BIG.
+ */
+MDFS_LEASE_TEST(multiuser, everything_at_once_hangs_nobody,
+		"allow_other,lease_break_time=1")
+{
+	static const char *const held[] = { "storm", "crowd", "payload",
+					    "relapse" };
+	static struct siege_arg ha[4], crowd, payload, relapse, alloc, list,
+		churn;
+	struct siege *s = mdfs_shared(sizeof(*s));
+	struct storm *st = mdfs_shared(sizeof(*st));
+	struct victim *v = mdfs_shared(sizeof(*v));
+	struct admin *ad = mdfs_shared(sizeof(*ad));
+	pid_t holders[4], writers[CROWD + 1], rest[4], sig, vp, adp;
+	char deep[PATH_MAX];
+	struct prober *pr;
+	cpu_set_t cpus;
+	long long start, end, answers;
+	int nw = 0, nr = 0;
+
+	/* the attacker's files, and the innocents' */
+	for (int i = 0; i < 4; i++)
+		user_file(fs, held[i], ATTACKER, 0644,
+			  i == 2 ? 2 * PAYLOAD : SIZE, 'a');
+	for (int k = 0; k <= DEEP_LEVELS; k++) {
+		deep_rel(deep, sizeof(deep), k);
+		cr_assert_eq(mkdir(mdfs_bpath(fs, "%s", deep), 0755), 0);
+		cr_assert_eq(chown(mdfs_bpath(fs, "%s", deep), ATTACKER,
+				   ATTACKER), 0);
+	}
+	for (int i = 0; i < SIEGE_LEASES; i++) {
+		char rel[PATH_MAX];
+
+		cr_assert_lt((size_t)snprintf(rel, sizeof(rel), "%s/f%02d",
+					      deep, i), sizeof(rel));
+		user_file(fs, rel, ATTACKER, 0644, 4096, 'l');
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *d = i ? "churn" : "alloc";
+
+		cr_assert_eq(mkdir(mdfs_bpath(fs, "%s", d), 0755), 0);
+		cr_assert_eq(chown(mdfs_bpath(fs, "%s", d), ATTACKER, ATTACKER),
+			     0);
+	}
+	lease_file(fs, "innocent", SIZE, 'i');
+	user_file(fs, "victim", VICTIM, 0644, SIZE, 'v');
+	snprintf(s->mnt, sizeof(s->mnt), "%s", fs->mnt);
+	snprintf(s->deep, sizeof(s->deep), "%s", mdfs_mpath(fs, "%s", deep));
+
+	/* the innocents, from before the first attack */
+	pr = prober_start(fs, "innocent");
+	snprintf(v->path, sizeof(v->path), "%s", mdfs_mpath(fs, "victim"));
+	cr_assert_eq(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+	for (int c = 0; c < CPU_SETSIZE && v->lanes < LANES; c++)
+		if (CPU_ISSET(c, &cpus)) {
+			v->l[v->lanes].cpu = c;
+			v->l[v->lanes++].last_ms = mdfs_now_ms();
+		}
+	vp = mdfs_fork_as(VICTIM, VICTIM, victim_main, v);
+	snprintf(ad->mnt, sizeof(ad->mnt), "%s", fs->mnt);
+	ad->last_ms = mdfs_now_ms();
+	adp = mdfs_fork_as(-1, -1, admin_main, ad);
+
+	/* leases first: every writer then opens a leased file, mediated */
+	for (int i = 0; i < 4; i++) {
+		ha[i].s = s;
+		snprintf(ha[i].path, sizeof(ha[i].path), "%s",
+			 mdfs_mpath(fs, "%s", held[i]));
+		holders[i] = mdfs_fork_as(ATTACKER, ATTACKER, siege_holder,
+					  &ha[i]);
+	}
+	list.s = s;
+	rest[nr++] = mdfs_fork_as(ATTACKER, ATTACKER, siege_lister, &list);
+	for (end = mdfs_now_ms() + HANG_MS; s->held < 4 || s->ready < 1;) {
+		cr_assert_lt(mdfs_now_ms(), end, "%d of 4 holders leased, "
+			     "lister %s", s->held, s->ready ? "ready" :
+			     "not ready");
+		usleep(1000);
+	}
+
+	/* (a) first: parked before the others fill the uid's share */
+	snprintf(st->path, sizeof(st->path), "%s", ha[0].path);
+	for (int i = 0; i < 4; i++)
+		st->writers[i] = mdfs_fork_as(ATTACKER, ATTACKER, storm_writer,
+					      st);
+	for (end = mdfs_now_ms() + HANG_MS; st->ready < 4;) {
+		cr_assert_lt(mdfs_now_ms(), end, "%d of 4 storm writers ready",
+			     st->ready);
+		usleep(1000);
+	}
+	sig = mdfs_fork_as(ATTACKER, ATTACKER, storm_signaller, st);
+	for (end = mdfs_now_ms() + HANG_MS + 1000; !st->eintr;) {
+		cr_assert_lt(mdfs_now_ms(), end, "(a): no parked write was "
+			     "interrupted in %d ms of the storm", HANG_MS + 1000);
+		prober_assert_alive(pr, "during the storm");
+		victim_assert_alive(v, "during the storm");
+		usleep(1000);
+	}
+	/* (b), (c), (d) */
+	crowd = (struct siege_arg){ .s = s, .what = SG_WRITE, .len = 4096,
+				    .pin = true };
+	snprintf(crowd.path, sizeof(crowd.path), "%s", ha[1].path);
+	for (int i = 0; i < CROWD; i++)
+		writers[nw++] = mdfs_fork_as(ATTACKER, ATTACKER, siege_writer,
+					     &crowd);
+	payload = (struct siege_arg){ .s = s, .what = SG_PAYLOAD,
+				      .len = PAYLOAD };
+	snprintf(payload.path, sizeof(payload.path), "%s", ha[2].path);
+	rest[nr++] = mdfs_fork_as(ATTACKER, ATTACKER, siege_payloads,
+				  &payload);
+	relapse = (struct siege_arg){ .s = s, .what = SG_WRITE, .len = 4096 };
+	snprintf(relapse.path, sizeof(relapse.path), "%s", ha[3].path);
+	writers[nw++] = mdfs_fork_as(ATTACKER, ATTACKER, siege_writer,
+				     &relapse);
+	/* (e), (g) */
+	alloc.s = s;
+	snprintf(alloc.path, sizeof(alloc.path), "%s", mdfs_mpath(fs, "alloc"));
+	rest[nr++] = mdfs_fork_as(ATTACKER, ATTACKER, siege_allocate, &alloc);
+	churn.s = s;
+	snprintf(churn.path, sizeof(churn.path), "%s", mdfs_mpath(fs, "churn"));
+	rest[nr++] = mdfs_fork_as(ATTACKER, ATTACKER, siege_churn, &churn);
+	/* a mount that hangs shows in the innocents first */
+	for (end = mdfs_now_ms() + HANG_MS + 1000;
+	     s->ready < 1 + CROWD + SIEGE_PAYLOADS + 3;) {
+		cr_assert_lt(mdfs_now_ms(), end, "attackers set up: %d of %d",
+			     s->ready, 1 + CROWD + SIEGE_PAYLOADS + 3);
+		prober_assert_alive(pr, "while the attackers set up");
+		victim_assert_alive(v, "while the attackers set up");
+		usleep(1000);
+	}
+
+	/* SIEGE_MS at least, until each attack did its part at most */
+	start = mdfs_now_ms();
+	while (mdfs_now_ms() < start + SIEGE_MS ||
+	       (!siege_done(s, st) && mdfs_now_ms() < start + SIEGE_MAX_MS)) {
+		usleep(100 * 1000);
+		prober_assert_alive(pr, "during the attacks");
+		victim_assert_alive(v, "during the attacks");
+		admin_assert_alive(ad, "during the attacks");
+	}
+
+	/* told to stop, every attacker ends, and nobody hangs meanwhile */
+	answers = pr->answers;
+	s->stop = st->stop = 1;
+	for (end = mdfs_now_ms() + HANG_MS; pr->answers == answers;) {
+		cr_assert_lt(mdfs_now_ms(), end, "root's stat of another file "
+			     "has not been answered for %d ms after the "
+			     "attacks", HANG_MS);
+		usleep(1000);
+	}
+	cr_assert_eq(mdfs_wait_child(sig), 0);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(mdfs_wait_child(holders[i]), 0, "holder %s",
+			     held[i]);
+		cr_assert_eq(mdfs_wait_child(st->writers[i]), 0,
+			     "storm writer %d did not end", i);
+	}
+	for (int i = 0; i < nw; i++)
+		cr_assert_eq(mdfs_wait_child(writers[i]), 0,
+			     "writer %d did not end", i);
+	for (int i = 0; i < nr; i++)
+		cr_assert_eq(mdfs_wait_child(rest[i]), 0,
+			     "attacker %d did not end", i);
+	victim_assert_alive(v, "after the attacks");
+	v->stop = 1;
+	cr_assert_eq(mdfs_wait_child(vp), 0);
+	admin_assert_alive(ad, "after the attacks");
+	ad->stop = 1;
+	cr_assert_eq(mdfs_wait_child(adp), 0);
+	prober_assert_alive(pr, "after the attacks");
+	prober_stop(pr);
+	/* SPEC 4.4: a long listing is cut, never refused */
+	cr_assert_eq(ad->refused, 0, "root's read of the mount's "
+		     "user.mapdirect.leases was refused %ld times of %ld (the "
+		     "last: %s): the attacker's leases were hidden from the "
+		     "administrator", ad->refused, ad->refused + ad->reads,
+		     strerror(ad->err));
+
+	/* every attack happened */
+	cr_assert_gt(st->eintr, 0, "(a): no parked write was interrupted");
+	cr_assert_geq(lease_stat(fs, "leases_revoked"), 1, "(d): no lease "
+		      "was revoked");
+	cr_assert_gt(s->relet, 0, "(d): no holder leased again after a "
+		     "revocation");
+	cr_assert_gt(lease_stat(fs, "breakers_over_share"), 0, "(b), (c): "
+		     "no writer was past its share");
+	for (int w = 0; w < SG_N; w++)
+		cr_assert_gt(s->t[w].ok, 0, "%s: none succeeded (%ld EAGAIN, "
+			     "%ld other errors, the last %s)", siege_name[w],
+			     s->t[w].again, s->t[w].other,
+			     strerror(s->t[w].err));
+	lease_stop_clean(fs);
 }
