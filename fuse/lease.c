@@ -344,7 +344,7 @@ static void stop_everything(void)
 	md_info("signal: ending breaks, answering parked requests, "
 		"unmounting\n");
 	/* a fill excludes breakers, which stopping would let through */
-	mdfs_fills_wait();
+	mdfs_grants_wait();
 	__atomic_store_n(&mdfs.stopping, true, __ATOMIC_SEQ_CST);
 	run_handoffs();
 	md_dispose_init(&d);
@@ -475,7 +475,7 @@ void mdfs_lease_stop(void)
 {
 	struct md_dispose d;
 
-	mdfs_fills_stop();
+	mdfs_grants_stop();
 	if (engine_running) {
 		/* the loop may have ended some other way: stop the thread */
 		if (!__atomic_load_n(&mdfs.stopping, __ATOMIC_SEQ_CST))

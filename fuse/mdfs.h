@@ -24,7 +24,7 @@
  *                          taken only inside md_* calls, which take none
  *                          of ours: it may be taken holding any of 1-3)
  *   4. leaf locks          handles_lock, handoff_lock, stop_lock,
- *                          share_lock, fills_lock: nothing is taken
+ *                          share_lock, grants_lock: nothing is taken
  *                          under them
  * None is held while a request is answered or a poll notified
  * (fuse_reply_*, fuse_lowlevel_notify_*): over io_uring an answer takes
@@ -198,6 +198,7 @@ enum mdfs_share_kind {
 	MDFS_SHARE_PARKED,	/* parked breakers */
 	MDFS_SHARE_BYTES,	/* write payloads they keep */
 	MDFS_SHARE_FILLS,	/* ALLOCATE fills running */
+	MDFS_SHARE_GRANTS,	/* lease requests with the grant threads */
 	MDFS_SHARE_FILES,	/* open files and dirs (a backing fd each):
 				 * past the share, EMFILE */
 	MDFS_SHARE_N,
@@ -207,7 +208,9 @@ enum mdfs_share_kind {
 #define MDFS_PARKED_BYTES_PER_UID (64ULL << 20)
 #define MDFS_PARKED_BYTES_MAX (256ULL << 20)
 #define MDFS_FILLS_PER_UID 1
-#define MDFS_FILLS_MAX 4
+#define MDFS_FILLS_MAX 2	/* of the 4 grant threads: quick grants go on */
+#define MDFS_GRANTS_PER_UID 16
+#define MDFS_GRANTS_MAX 256
 /* open files: an eighth of RLIMIT_NOFILE per uid (at least 64), three
  * quarters in all; the rest is for inodes and the daemon itself */
 /* our io_uring queue depth when -o io_uring_q_depth is not given */
@@ -297,11 +300,11 @@ void mdfs_reply_attr(fuse_req_t req, int err, const struct stat *st);
 void mdfs_file_broke(struct mdfs_file *f, pid_t tid, uid_t uid);
 
 /* ops_lease.c */
-/* at shutdown: refuse new ALLOCATE fills, wait for those queued and
- * running (they exclude breakers) */
-void mdfs_fills_wait(void);
-/* ... and end the fill threads, once nothing will be answered any more */
-void mdfs_fills_stop(void);
+/* at shutdown: refuse new lease requests, wait for those queued and
+ * being granted (they exclude breakers) */
+void mdfs_grants_wait(void);
+/* ... and end the grant threads, once nothing will be answered any more */
+void mdfs_grants_stop(void);
 int mdfs_foreign_writer(struct mdfs_inode *inode, pid_t pid);
 /* an open file through which a user other than @uid broke a lease of
  * the file; must hold inode->lock. @return its process (-1: unseen), or

@@ -175,147 +175,218 @@ refused:
 }
 
 /*
- * ALLOCATE leases are filled off the request's thread (a ring thread
- * serves a whole CPU's queue), by a few threads that live as long as the
- * session: over io_uring an answer hands the ring entry's next fetch to
- * the answering thread, and a thread that exits cancels it (the next
- * request on that entry fails with ECANCELED: seen with a thread a fill).
+ * Lease requests are granted off the request's thread, by a few threads
+ * that live as long as the session. A grant fsyncs the file (and FIEMAP
+ * writes it back; ALLOCATE writes its zeros), which can take seconds
+ * behind a busy journal: over io_uring the handler's thread serves a whole
+ * CPU's queue, and over /dev/fuse the workers are few, so every user's
+ * requests would wait. The grant threads must outlive their answers: over
+ * io_uring an answer hands the ring entry's next fetch to the answering
+ * thread, and a thread that exits cancels it (the next request on that
+ * entry then fails with ECANCELED: seen with a thread per fill).
  */
-struct fill {
-	struct fill *next;
+#define GRANT_THREADS 4
+
+struct grant_job {
+	struct grant_job *next;
 	fuse_req_t req;
 	struct mdfs_file *f;
 	struct md_lease_req rq;
 	char comm[16];
 	struct mapdirect_lease arg;
 	uid_t uid;
+	int qid;
+	uint64_t share[MDFS_SHARE_N];
 };
 
-static const uint64_t one_fill[MDFS_SHARE_N] = { [MDFS_SHARE_FILLS] = 1 };
+static pthread_mutex_t grants_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t grants_cond = PTHREAD_COND_INITIALIZER;
+/* under grants_lock: */
+static struct grant_job *grants_head, **grants_tail = &grants_head;
+static pthread_t grant_thread[GRANT_THREADS];
+static unsigned int grant_threads, grants_idle, grants_running;
+static bool grants_closed;	/* shutting down: no new request */
+/* the session is over: the threads may end (not before: each owns the
+ * next fetch of the ring entries it answered on) */
+static bool grants_exit;
 
-static pthread_mutex_t fills_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t fills_cond = PTHREAD_COND_INITIALIZER;
-/* under fills_lock: */
-static struct fill *fills_head, **fills_tail = &fills_head;
-static pthread_t fill_thread[MDFS_FILLS_MAX];
-static unsigned int fill_threads, fills_idle, fills_running;
-static bool fills_closed;	/* shutting down: no new fill */
+/* The writers' check, the exclusion, the grant; @return 0 or -errno */
+static int grant_job_run(struct grant_job *j, struct md_dispose *d)
+{
+	struct mdfs_inode *inode = j->f->inode;
+	pid_t writer;
+	int ret;
 
-static void fill_one(struct fill *fl)
+	/* the writers' check and the exclusion under one lock: an open
+	 * decides mediated or not under it too */
+	mdfs_lock(&inode->lock, MDFS_LOCK_INODE);
+	writer = mdfs_foreign_writer(inode, j->rq.pid);
+	if (!writer)
+		writer = mdfs_waiting_breaker(inode, j->uid);
+	ret = writer ? -EAGAIN : md_exclude_begin(mdfs.eng, &inode->lf);
+	mdfs_unlock(&inode->lock, MDFS_LOCK_INODE);
+	if (ret) {
+		if (writer)
+			md_dbg("lease refused to pid %d: open for writing by "
+			       "pid %d\n", j->rq.pid, writer);
+		md_lease_refused(mdfs.eng);
+		if (j->rq.tidfd > 0)
+			close(j->rq.tidfd);
+		return ret;
+	}
+	/* md_lease_take() keeps or closes rq.tidfd */
+	ret = grant(j->req, j->f, &j->rq, &j->arg, d);
+	md_exclude_end(mdfs.eng, &inode->lf, d);
+	return ret;
+}
+
+static void grant_job_done(struct grant_job *j)
 {
 	struct md_dispose d;
 	int ret;
 
 	md_dispose_init(&d);
-	fl->rq.comm = fl->comm;
-	ret = grant(fl->req, fl->f, &fl->rq, &fl->arg, &d);
-	md_exclude_end(mdfs.eng, &fl->f->inode->lf, &d);
+	j->rq.comm = j->comm;
+	ret = grant_job_run(j, &d);
 	mdfs_dispose_run(&d);
-	mdfs_share_give(fl->uid, one_fill, -1);
+	mdfs_share_give(j->uid, j->share, j->qid);
 	if (ret)
-		fuse_reply_err(fl->req, -ret);
+		fuse_reply_err(j->req, -ret);
 	else
-		fuse_reply_ioctl(fl->req, 0, &fl->arg, sizeof(fl->arg));
-	free(fl);
+		fuse_reply_ioctl(j->req, 0, &j->arg, sizeof(j->arg));
+	free(j);
 }
 
-static void *fill_main(void *arg)
+/*
+ * The next job, round robin by uid: the oldest of the uid after the one
+ * served last, so that one user's queued grants (fsyncs, fills) delay
+ * another's by one of theirs at a time. Must hold grants_lock.
+ */
+static struct grant_job *grants_next(void)
 {
-	struct fill *fl;
+	static uid_t last;
+	struct grant_job **pp, **best = NULL, *j;
+	uid_t d, bestd = 0;
 
-	mdfs_lock(&fills_lock, MDFS_LOCK_LEAF);
-	for (;;) {
-		while (!fills_head && !fills_closed) {
-			fills_idle++;
-			pthread_cond_wait(&fills_cond, &fills_lock);
-			fills_idle--;
+	for (pp = &grants_head; *pp; pp = &(*pp)->next) {
+		d = (*pp)->uid - last - 1;	/* cyclic distance after last */
+		if (!best || d < bestd) {
+			best = pp;
+			bestd = d;
 		}
-		if (!fills_head)
-			break;
-		fl = fills_head;
-		fills_head = fl->next;
-		if (!fills_head)
-			fills_tail = &fills_head;
-		fills_running++;
-		mdfs_unlock(&fills_lock, MDFS_LOCK_LEAF);
-		fill_one(fl);
-		mdfs_lock(&fills_lock, MDFS_LOCK_LEAF);
-		fills_running--;
-		pthread_cond_broadcast(&fills_cond);
 	}
-	mdfs_unlock(&fills_lock, MDFS_LOCK_LEAF);
+	j = *best;
+	*best = j->next;
+	if (grants_tail == &j->next)
+		grants_tail = best;
+	last = j->uid;
+	return j;
+}
+
+static void *grant_main(void *arg)
+{
+	struct grant_job *j;
+
+	mdfs_lock(&grants_lock, MDFS_LOCK_LEAF);
+	for (;;) {
+		while (!grants_head && !grants_exit) {
+			grants_idle++;
+			pthread_cond_wait(&grants_cond, &grants_lock);
+			grants_idle--;
+		}
+		if (!grants_head)
+			break;
+		j = grants_next();
+		grants_running++;
+		mdfs_unlock(&grants_lock, MDFS_LOCK_LEAF);
+		grant_job_done(j);
+		mdfs_lock(&grants_lock, MDFS_LOCK_LEAF);
+		grants_running--;
+		pthread_cond_broadcast(&grants_cond);
+	}
+	mdfs_unlock(&grants_lock, MDFS_LOCK_LEAF);
 	return NULL;
 }
 
-/* @return 1: a fill thread answers; else as do_lease() */
-static int start_fill(fuse_req_t req, struct mdfs_file *f,
-		      const struct md_lease_req *rq,
-		      const struct mapdirect_lease *arg)
+/*
+ * Hand the request to a grant thread. Until answered it holds its request
+ * (over io_uring a ring entry of its CPU's queue): charged to the caller's
+ * share like a parked breaker (within that, a uid may have 16 grants
+ * waiting, and one ALLOCATE fill). Past it: EAGAIN. @return 1 (the grant
+ * thread answers), or -errno.
+ */
+static int start_grant(fuse_req_t req, struct mdfs_file *f,
+		       const struct md_lease_req *rq,
+		       const struct mapdirect_lease *arg)
 {
 	uid_t uid = fuse_req_ctx(req)->uid;
-	struct fill *fl;
+	struct grant_job *j;
 	int ret = 1;
 
-	/* one fill a uid, a few in all: each holds a request (over
-	 * io_uring, a ring entry) for as long as its zeros take */
-	if (!mdfs_share_take(uid, one_fill, -1))
-		return -EAGAIN;
-	fl = calloc(1, sizeof(*fl));
-	if (!fl) {
-		mdfs_share_give(uid, one_fill, -1);
+	j = calloc(1, sizeof(*j));
+	if (!j)
 		return -ENOMEM;
+	j->share[MDFS_SHARE_PARKED] = 1;
+	j->share[MDFS_SHARE_GRANTS] = 1;
+	j->share[MDFS_SHARE_FILLS] = arg->flags & MAPDIRECT_LEASE_ALLOCATE;
+	j->qid = fuse_req_is_uring(req) ? mdfs_thread_queue() : -1;
+	if (!mdfs_share_take(uid, j->share, j->qid)) {
+		free(j);
+		return -EAGAIN;
 	}
-	fl->req = req;
-	fl->f = f;
-	fl->rq = *rq;
-	memcpy(fl->comm, rq->comm, sizeof(fl->comm));
-	fl->arg = *arg;
-	fl->uid = uid;
-	mdfs_lock(&fills_lock, MDFS_LOCK_LEAF);
-	/* the fills share bounds them: never more waiting than threads */
-	if (!fills_closed && !fills_idle && fill_threads < MDFS_FILLS_MAX &&
-	    !pthread_create(&fill_thread[fill_threads], NULL, fill_main, NULL))
-		fill_threads++;
-	if (fills_closed || !fill_threads) {
+	j->req = req;
+	j->f = f;
+	j->rq = *rq;
+	memcpy(j->comm, rq->comm, sizeof(j->comm));
+	j->arg = *arg;
+	j->uid = uid;
+	mdfs_lock(&grants_lock, MDFS_LOCK_LEAF);
+	if (!grants_closed && !grants_idle && grant_threads < GRANT_THREADS &&
+	    !pthread_create(&grant_thread[grant_threads], NULL, grant_main,
+			    NULL))
+		grant_threads++;
+	if (grants_closed || !grant_threads) {
 		ret = -EAGAIN;
 	} else {
-		*fills_tail = fl;
-		fills_tail = &fl->next;
-		pthread_cond_signal(&fills_cond);
+		*grants_tail = j;
+		grants_tail = &j->next;
+		pthread_cond_signal(&grants_cond);
 	}
-	mdfs_unlock(&fills_lock, MDFS_LOCK_LEAF);
+	mdfs_unlock(&grants_lock, MDFS_LOCK_LEAF);
 	if (ret < 0) {
-		mdfs_share_give(uid, one_fill, -1);
-		free(fl);
+		mdfs_share_give(uid, j->share, j->qid);
+		free(j);
 	}
 	return ret;
 }
 
-void mdfs_fills_wait(void)
+void mdfs_grants_wait(void)
 {
-	mdfs_lock(&fills_lock, MDFS_LOCK_LEAF);
-	fills_closed = true;
-	pthread_cond_broadcast(&fills_cond);
-	while (fills_head || fills_running)
-		pthread_cond_wait(&fills_cond, &fills_lock);
-	mdfs_unlock(&fills_lock, MDFS_LOCK_LEAF);
+	mdfs_lock(&grants_lock, MDFS_LOCK_LEAF);
+	grants_closed = true;
+	pthread_cond_broadcast(&grants_cond);
+	while (grants_head || grants_running)
+		pthread_cond_wait(&grants_cond, &grants_lock);
+	mdfs_unlock(&grants_lock, MDFS_LOCK_LEAF);
 }
 
-void mdfs_fills_stop(void)
+void mdfs_grants_stop(void)
 {
 	unsigned int n;
 
-	mdfs_fills_wait();
-	mdfs_lock(&fills_lock, MDFS_LOCK_LEAF);
-	n = fill_threads;
-	fill_threads = 0;
-	mdfs_unlock(&fills_lock, MDFS_LOCK_LEAF);
+	mdfs_grants_wait();
+	mdfs_lock(&grants_lock, MDFS_LOCK_LEAF);
+	grants_exit = true;
+	pthread_cond_broadcast(&grants_cond);
+	n = grant_threads;
+	grant_threads = 0;
+	mdfs_unlock(&grants_lock, MDFS_LOCK_LEAF);
 	for (unsigned int i = 0; i < n; i++)
-		pthread_join(fill_thread[i], NULL);
+		pthread_join(grant_thread[i], NULL);
 }
 
 /*
- * MAPDIRECT_IOC_LEASE. @return 0 (answer @arg), -errno, or 1 when a fill
+ * MAPDIRECT_IOC_LEASE. @return 0 (answer @arg), -errno, or 1 when a grant
  * thread took the request over and answers it.
  */
 static int do_lease(fuse_req_t req, struct mdfs_file *f,
@@ -325,9 +396,7 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 	struct md_lease_req rq = { 0 };
 	struct timespec now;
 	uint32_t id, flags;
-	pid_t writer;
 	char comm[16];
-	struct md_dispose d;
 	struct stat st;
 	int ret;
 
@@ -393,36 +462,9 @@ static int do_lease(fuse_req_t req, struct mdfs_file *f,
 		ret = 0;
 		goto close_tidfd;
 	}
-
-	/* the writers' check and the exclusion under one lock: an open
-	 * decides mediated or not under it too */
-	mdfs_lock(&f->inode->lock, MDFS_LOCK_INODE);
-	writer = mdfs_foreign_writer(f->inode, rq.pid);
-	if (!writer)
-		writer = mdfs_waiting_breaker(f->inode, ctx->uid);
-	ret = writer ? -EAGAIN : md_exclude_begin(mdfs.eng, &f->inode->lf);
-	mdfs_unlock(&f->inode->lock, MDFS_LOCK_INODE);
-	if (writer)
-		md_dbg("lease refused to pid %d: open for writing by pid %d\n",
-		       rq.pid, writer);
-	if (ret)
-		goto refused;
-
-	if (arg->flags & MAPDIRECT_LEASE_ALLOCATE) {
-		ret = start_fill(req, f, &rq, arg);
-		if (ret == 1)
-			return 1;	/* the fill owns rq.tidfd now */
-		md_dispose_init(&d);
-		md_exclude_end(mdfs.eng, &f->inode->lf, &d);
-		mdfs_dispose_run(&d);
-		goto refused;
-	}
-	md_dispose_init(&d);
-	/* md_lease_take() keeps or closes rq.tidfd */
-	ret = grant(req, f, &rq, arg, &d);
-	md_exclude_end(mdfs.eng, &f->inode->lf, &d);
-	mdfs_dispose_run(&d);
-	return ret;
+	ret = start_grant(req, f, &rq, arg);
+	if (ret == 1)
+		return 1;	/* the grant thread owns rq.tidfd now */
 
 refused:
 	md_lease_refused(mdfs.eng);
@@ -494,7 +536,7 @@ void mdfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 	case MAPDIRECT_IOC_LEASE:
 		ret = do_lease(req, mdfs_file(fi), &u.lease);
 		if (ret == 1)
-			return;	/* a fill thread answers */
+			return;	/* a grant thread answers */
 		break;
 	case MAPDIRECT_IOC_UNLEASE:
 		ret = do_unlease(mdfs_file(fi), &u.unlease);

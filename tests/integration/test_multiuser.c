@@ -954,6 +954,7 @@ MDFS_LEASE_TEST(multiuser, open_files_leave_the_daemon_fds, "allow_other")
 		      h->opened, (unsigned long long)rl.rlim_cur);
 	h->release = 1;
 	cr_assert_eq(mdfs_wait_child_ms(p, 20000), 0);
+}
 
 /* ---- every attack at once ---------------------------------------------- */
 
@@ -1180,9 +1181,15 @@ static int siege_lister(void *arg)
 
 		snprintf(path, sizeof(path), "%s/f%02d", s->deep, i);
 		fd = open(path, O_RDONLY);
-		/* the fd stays open, and the lease with it */
-		if (fd < 0 || ioctl(fd, MAPDIRECT_IOC_LEASE, &l))
+		if (fd < 0)
 			return 1;
+		/* the fd stays open, and the lease with it; EAGAIN: the
+		 * attacker's own share of waiting requests is full */
+		while (ioctl(fd, MAPDIRECT_IOC_LEASE, &l))
+			if (errno != EAGAIN || s->stop)
+				return 1;
+			else
+				usleep(1000);
 	}
 	root = open(s->mnt, O_RDONLY | O_DIRECTORY);
 	if (root < 0)
