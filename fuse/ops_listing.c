@@ -24,6 +24,9 @@
 
 /* leases copied out of the engine per look */
 #define BATCH 128
+/* ... per look of MAPDIRECT_IOC_LEASES, whose 12 KiB answer holds as few
+ * as 3 records with long paths: none placed (walked) in vain */
+#define IOCTL_BATCH 16
 
 /* the cut line of a listing xattr (md_render_cut) fits in this */
 #define CUT_ROOM 160
@@ -52,13 +55,15 @@ static void copy_one(void *arg, struct md_lfile *lf,
 	e->path = NULL;
 }
 
-/* The next batch of @lf's leases (NULL: the mount's) with ids above @after */
-static int fetch(struct md_lfile *lf, uint32_t after, struct batch *b)
+/* The next @max (<= BATCH) of @lf's leases (NULL: the mount's) with ids
+ * above @after */
+static int fetch(struct md_lfile *lf, uint32_t after, size_t max,
+		 struct batch *b)
 {
 	int ret;
 
 	b->n = 0;
-	ret = md_lease_list_from(mdfs.eng, lf, after, BATCH, copy_one, b);
+	ret = md_lease_list_from(mdfs.eng, lf, after, max, copy_one, b);
 	return ret < 0 ? ret : 0;
 }
 
@@ -294,7 +299,9 @@ int mdfs_list_leases(fuse_req_t req, struct mdfs_inode *inode,
 	b = malloc(sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	ret = fetch(mount ? NULL : &inode->lf, (uint32_t)out->cursor, b);
+next_batch:
+	ret = fetch(mount ? NULL : &inode->lf, (uint32_t)out->cursor,
+		    IOCTL_BATCH, b);
 	if (ret)
 		goto free_batch;
 	if (mount)
@@ -323,9 +330,11 @@ int mdfs_list_leases(fuse_req_t req, struct mdfs_inode *inode,
 			break;
 		out->cursor = e->v.id;
 	}
-	if (i == b->n && b->n < BATCH)
-		out->out_flags |= MAPDIRECT_LEASES_END;
 	batch_free_paths(b);
+	if (i == b->n && b->n == IOCTL_BATCH)
+		goto next_batch;	/* room left: the next few */
+	if (i == b->n)
+		out->out_flags |= MAPDIRECT_LEASES_END;
 free_batch:
 	free(b);
 	return ret;
@@ -359,7 +368,7 @@ int mdfs_leases_text(fuse_req_t req, struct mdfs_inode *inode,
 	if (!b)
 		return -ENOMEM;
 	for (;;) {
-		ret = fetch(lf, rest.after, b);
+		ret = fetch(lf, rest.after, BATCH, b);
 		if (ret)
 			goto free_batch;
 		if (!lf)
