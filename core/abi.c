@@ -43,11 +43,14 @@ int md_abi_decode(unsigned int cmd, const void *in, size_t len,
 
 	switch (cmd) {
 	case MAPDIRECT_IOC_LEASE:
-		if (out->lease.size != want || out->lease.out_flags ||
+		/* out fields are ignored: a struct may be sent again as answered */
+		if (out->lease.size != want ||
 		    !all_zero(out->lease.reserved, sizeof(out->lease.reserved)) ||
 		    (out->lease.flags & ~MAPDIRECT_LEASE_FLAGS) ||
 		    out->lease.signal > MD_SIGNAL_MAX)
 			return -EINVAL;
+		out->lease.out_flags = 0;
+		out->lease.lease_id = 0;
 		return 0;
 	case MAPDIRECT_IOC_UNLEASE:
 		if (out->unlease.size != want || out->unlease.flags ||
@@ -69,9 +72,11 @@ int md_abi_decode(unsigned int cmd, const void *in, size_t len,
 		return 0;
 	default:
 		if (out->info.size != want || out->info.flags ||
-		    out->info.out_flags ||
 		    !all_zero(out->info.reserved, sizeof(out->info.reserved)))
 			return -EINVAL;
+		out->info.state = out->info.holders = 0;
+		out->info.lease_id = out->info.ms_left = 0;
+		out->info.lease_flags = out->info.out_flags = 0;
 		return 0;
 	}
 }

@@ -38,7 +38,7 @@ struct mapdirect_lease {
 	__u32 size;		/* in: sizeof(struct mapdirect_lease) */
 	__u32 flags;		/* in: MAPDIRECT_LEASE_* */
 	__u32 signal;		/* in: queued when a break starts; 0 = none */
-	__u32 out_flags;	/* out: MAPDIRECT_OUT_*; in: must be 0 */
+	__u32 out_flags;	/* out: MAPDIRECT_OUT_*; ignored in */
 	__u64 lease_id;		/* out: never 0 */
 	__u64 reserved[4];	/* must be 0 */
 };
@@ -66,7 +66,7 @@ struct mapdirect_lease_info {
 	__u64 ms_left;		/* out: until revocation, while breaking */
 	__u32 lease_flags;	/* out: flags of the caller's lease */
 	__u32 out_flags;	/* out: MAPDIRECT_OUT_* of the caller's lease;
-				 * in: must be 0 */
+				 * ignored in */
 	__u64 reserved[3];	/* must be 0 */
 };
 
