@@ -588,6 +588,13 @@ int main(int argc, char *argv[])
 		goto free_args;
 	if (fuse_parse_cmdline(&args, &opts) != 0 || check_fuse_env())
 		goto free_args;
+	/* the crash test's negative run (scripts/test-dax.sh): never for use */
+	if (getenv("MDFS_TEST_NO_GRANT_SYNC")) {
+		mdfs.no_grant_sync = true;
+		md_warn("MDFS_TEST_NO_GRANT_SYNC: leases are granted without a "
+			"durable block map; stores persisted by a CPU flush can "
+			"be lost in a crash (a test switch)\n");
+	}
 	if (opts.show_help) {
 		usage(argv[0]);
 		ret = 0;

@@ -151,6 +151,8 @@ struct mdfs {
 	uint64_t nread, nwrite;
 	unsigned int uring_depth;	/* entries per io_uring queue */
 	uint64_t over_share;	/* breakers refused a place to wait */
+	/* test only ($MDFS_TEST_NO_GRANT_SYNC): grants skip their fsync */
+	bool no_grant_sync;
 };
 
 extern struct mdfs mdfs;

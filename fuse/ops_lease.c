@@ -151,7 +151,9 @@ static int grant(fuse_req_t req, struct mdfs_file *f, struct md_lease_req *rq,
 	 * conversion is left only in the journal). fsync, not fdatasync:
 	 * whatever the filesystem needs to find the blocks again.
 	 */
-	if (fsync(f->fd))
+	if (mdfs.no_grant_sync)
+		rq->userflush = md_dax_fd(f->fd) == 1;
+	else if (fsync(f->fd))
 		md_log_limited(LOG_WARNING, "lease of inode %llu granted "
 			       "without a durable block map: fsync: %s",
 			       (unsigned long long)f->inode->ino,
