@@ -293,9 +293,10 @@ static int take(struct hold *h)
 	event("leased id=%" PRIu64 " pid=%d path=%s flags=%s signal=%s", h->id,
 	      (int)getpid(), h->path, lease_flags_name(h->flags),
 	      cli_signal_name(h->signo, name, sizeof(name)));
-	event("mapped len=%zu prot=%s pmem=%s", mapdirect_map_len(h->map),
-	      h->read_only ? "read" : "read,write",
-	      mapdirect_map_is_pmem(h->map) ? "yes" : "no");
+	event("mapped len=%zu prot=%s pmem=%s userflush=%s",
+	      mapdirect_map_len(h->map), h->read_only ? "read" : "read,write",
+	      mapdirect_map_is_pmem(h->map) ? "yes" : "no",
+	      mapdirect_map_userflush(h->map) ? "yes" : "no");
 	return MD_EXIT_OK;
 }
 

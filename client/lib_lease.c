@@ -23,6 +23,12 @@ static int lease_ioctl(int fd, unsigned long cmd, void *arg)
 
 int mapdirect_lease(int fd, unsigned int flags, int signo, uint64_t *lease_id)
 {
+	return mdc_lease(fd, flags, signo, lease_id, NULL);
+}
+
+int mdc_lease(int fd, unsigned int flags, int signo, uint64_t *lease_id,
+	      uint32_t *out_flags)
+{
 	struct mapdirect_lease l;
 	int ret;
 
@@ -40,6 +46,8 @@ int mapdirect_lease(int fd, unsigned int flags, int signo, uint64_t *lease_id)
 		return ret;
 	if (lease_id)
 		*lease_id = l.lease_id;
+	if (out_flags)
+		*out_flags = l.out_flags;
 	return 0;
 }
 

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpmem.h>
+#include <liburing.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,11 +19,13 @@ struct mapdirect_map {
 	size_t len;
 	int fd;			/* our dup of the leased open file */
 	uint64_t lease_id;
-	bool is_pmem;		/* pmem_is_pmem(): persist by flushing */
+	bool is_pmem;		/* the backing file is DAX: this is the media */
+	bool userflush;		/* a CPU flush persists, until a break starts */
 	bool own_lease;		/* we took it: unmap ends it */
+	bool watching;		/* @ring has a POLLPRI poll on @fd */
+	struct io_uring ring;
 };
 
-#ifdef HAVE_MAP_SYNC
 /* The daemon's word on DAX (statx of a FUSE file does not carry it). */
 static bool file_is_dax(int fd)
 {
@@ -35,29 +39,28 @@ static bool file_is_dax(int fd)
 	return dax;
 }
 
-static void *map_range(int fd, size_t len, int prot)
+/*
+ * Watch @m->fd for the start of a break without a system call per
+ * persist: a POLLPRI poll on an io_uring of our own, whose completion
+ * mapdirect_persist() reads from the shared ring. A break started before
+ * the poll was armed completes it at once.
+ * @return true if armed
+ */
+static bool watch_breaks(struct mapdirect_map *m)
 {
-	void *addr;
+	struct io_uring_sqe *sqe;
 
-	/*
-	 * MAP_SYNC makes the block map durable at fault time, so that a
-	 * cache flush alone persists a store. The kernel refuses it where
-	 * the file cannot (EOPNOTSUPP; a FUSE file always, for now).
-	 */
-	if ((prot & PROT_WRITE) && file_is_dax(fd)) {
-		addr = mmap(NULL, len, prot, MAP_SHARED_VALIDATE | MAP_SYNC,
-			    fd, 0);
-		if (addr != MAP_FAILED)
-			return addr;
+	if (io_uring_queue_init(1, &m->ring, 0))
+		return false;
+	sqe = io_uring_get_sqe(&m->ring);
+	if (sqe) {
+		io_uring_prep_poll_add(sqe, m->fd, POLLPRI);
+		if (io_uring_submit(&m->ring) == 1)
+			return m->watching = true;
 	}
-	return mmap(NULL, len, prot, MAP_SHARED, fd, 0);
+	io_uring_queue_exit(&m->ring);
+	return false;
 }
-#else
-static void *map_range(int fd, size_t len, int prot)
-{
-	return mmap(NULL, len, prot, MAP_SHARED, fd, 0);
-}
-#endif
 
 /*
  * [0, *@len) is in the regular file of @fd; a @len of 0 becomes its size.
@@ -110,7 +113,7 @@ static bool lease_listed(struct mapdirect_ctx *before, uint64_t id)
  * @return 0 or -errno
  */
 static int lease_open_file(struct mapdirect_map *m, unsigned int flags,
-			   int signo)
+			   int signo, uint32_t *out_flags)
 {
 	struct mapdirect_lease_info info;
 	struct mapdirect_ctx *before = NULL;
@@ -128,7 +131,7 @@ static int lease_open_file(struct mapdirect_map *m, unsigned int flags,
 			return ret;
 		}
 	}
-	ret = mapdirect_lease(m->fd, flags, signo, &m->lease_id);
+	ret = mdc_lease(m->fd, flags, signo, &m->lease_id, out_flags);
 	if (!ret)
 		m->own_lease = !before || !lease_listed(before, m->lease_id);
 	mapdirect_unref(before);
@@ -139,6 +142,7 @@ int mapdirect_map_file(int fd, size_t len, int prot, unsigned int lease_flags,
 		       int signo, struct mapdirect_map **out)
 {
 	struct mapdirect_map *m;
+	uint32_t out_flags = 0;
 	int ret;
 
 	if (!out)
@@ -163,20 +167,24 @@ int mapdirect_map_file(int fd, size_t len, int prot, unsigned int lease_flags,
 		ret = check_len(m->fd, &len);
 	if (ret)
 		goto err_close;
-	ret = lease_open_file(m, lease_flags, signo);
+	ret = lease_open_file(m, lease_flags, signo, &out_flags);
 	if (ret)
 		goto err_close;
 	/* it may have shrunk before the lease; not after, without a break */
 	ret = check_len(m->fd, &len);
 	if (ret)
 		goto err_unlease;
-	m->addr = map_range(m->fd, len, prot);
+	/* MAP_SYNC is refused on FUSE files (EOPNOTSUPP): the lease does it */
+	m->addr = mmap(NULL, len, prot, MAP_SHARED, m->fd, 0);
 	if (m->addr == MAP_FAILED) {
 		ret = -errno;
 		goto err_unlease;
 	}
 	m->len = len;
-	m->is_pmem = pmem_is_pmem(m->addr, len) == 1;
+	m->is_pmem = file_is_dax(m->fd);
+	/* the grant's word: DAX, and the block map durable before it */
+	m->userflush = (out_flags & MAPDIRECT_OUT_USERFLUSH) &&
+		       (prot & PROT_WRITE) && watch_breaks(m);
 	*out = m;
 	return 0;
 
@@ -210,6 +218,19 @@ bool mapdirect_map_is_pmem(const struct mapdirect_map *map)
 	return map && map->is_pmem;
 }
 
+/* Has a break started? Reads the ring's completion queue, no request. */
+static bool break_seen(struct mapdirect_map *map)
+{
+	return io_uring_cq_ready(&map->ring) > 0;
+}
+
+bool mapdirect_map_userflush(struct mapdirect_map *map)
+{
+	if (map && map->userflush && break_seen(map))
+		map->userflush = false;
+	return map && map->userflush;
+}
+
 int mapdirect_break_fd(const struct mapdirect_map *map)
 {
 	return map ? map->fd : -EINVAL;
@@ -223,7 +244,7 @@ int mapdirect_persist(struct mapdirect_map *map, size_t off, size_t len)
 		return -EINVAL;
 	if (!len)
 		return 0;
-	if (map->is_pmem) {
+	if (mapdirect_map_userflush(map)) {
 		pmem_persist((char *)map->addr + off, len);
 		return 0;
 	}
@@ -251,6 +272,8 @@ int mapdirect_unmap(struct mapdirect_map *map)
 		if (!ret)
 			ret = err;
 	}
+	if (map->watching)
+		io_uring_queue_exit(&map->ring);
 	close(map->fd);
 	free(map);
 	return ret;

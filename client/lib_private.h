@@ -67,6 +67,10 @@ int mdc_xattr(const char *path, int fd, const char *name, char **out,
 /* Strict decimal: digits only, no sign, no blanks. @return 0 or -EINVAL */
 int mdc_parse_u64(const char *s, uint64_t *out);
 
+/* mapdirect_lease(), and the reply's MAPDIRECT_OUT_* if @out_flags */
+int mdc_lease(int fd, unsigned int flags, int signo, uint64_t *lease_id,
+	      uint32_t *out_flags);
+
 /* Lines "key=value" (or words "key=value" on one line): kept as pairs. */
 struct mdc_kv {
 	char *buf;

@@ -237,12 +237,14 @@ struct mapdirect_map;
  *
  * Checks @prot and @len against the open file and its size first, then
  * takes the lease through a duplicate of @fd (the same open file, so the
- * caller may close @fd at once), then maps [0, @len) MAP_SHARED. Where the
- * file is DAX and @prot has PROT_WRITE, it asks for MAP_SYNC first
- * (MAP_SHARED_VALIDATE), and falls back to MAP_SHARED where the kernel
- * refuses it. Then asks libpmem whether the range is persistent memory
- * (pmem_is_pmem(), see mapdirect_persist()). Two or three requests to the
- * daemon plus mmap(2); on error a lease it took is ended again.
+ * caller may close @fd at once), then maps [0, @len) MAP_SHARED (not
+ * MAP_SYNC: the kernel refuses it on every FUSE file, EOPNOTSUPP; the
+ * lease is what makes the block map durable). It records the grant's
+ * MAPDIRECT_OUT_USERFLUSH (see mapdirect_persist()) and, where it is set
+ * and @prot has PROT_WRITE, arms a POLLPRI poll of the leased file on an
+ * io_uring of the mapping's own, so that persist learns of a break
+ * without a request. Three or four requests to the daemon plus mmap(2);
+ * on error a lease it took is ended again.
  *
  * If the open file already holds a lease (the caller's own
  * mapdirect_lease() on @fd or a dup of it), the mapping lives under that
@@ -266,11 +268,25 @@ size_t mapdirect_map_len(const struct mapdirect_map *map);
 /* mapdirect_map_lease_id - the id of the lease the mapping lives under */
 uint64_t mapdirect_map_lease_id(const struct mapdirect_map *map);
 /*
- * mapdirect_map_is_pmem - libpmem's pmem_is_pmem() of the whole range:
- * true only for a MAP_SYNC mapping of real persistent memory, where CPU
- * cache flushes alone make stores durable
+ * mapdirect_map_is_pmem - the mapping is persistent memory: the backing
+ * file is DAX (the daemon's user.mapdirect.dax), so its pages are the
+ * media itself (statx never says so of a FUSE file)
  */
 bool mapdirect_map_is_pmem(const struct mapdirect_map *map);
+
+/**
+ * mapdirect_map_userflush - would mapdirect_persist() flush CPU caches?
+ * @map: the mapping, or NULL (false)
+ *
+ * True while the lease's grant said MAPDIRECT_OUT_USERFLUSH (the file is
+ * DAX and its block map was made durable before the grant), the mapping
+ * is writable and no break of the lease has been seen. Once a break is
+ * seen it is false for the rest of the mapping's life, also if the break
+ * ends without revocation: map again for a new grant. False where the
+ * process cannot use io_uring (kernel.io_uring_disabled, seccomp): persist
+ * then always takes msync. No request to the daemon, no system call.
+ */
+bool mapdirect_map_userflush(struct mapdirect_map *map);
 
 /**
  * mapdirect_persist - make stores to a range of the mapping durable
@@ -278,9 +294,16 @@ bool mapdirect_map_is_pmem(const struct mapdirect_map *map);
  * @off: offset of the range in the mapping
  * @len: its length; 0 does nothing
  *
- * Where mapdirect_map_is_pmem(): pmem_persist(), which flushes the CPU
- * caches and never blocks or fails. Otherwise msync(MS_SYNC) of the pages
- * that hold the range, which blocks until they are written back.
+ * Where mapdirect_map_userflush(): libpmem's pmem_persist() of the range,
+ * a CPU cache flush and a fence, which never blocks or fails and makes no
+ * system call: the lease keeps the block map durable and unchanged, so
+ * the stores are durable when it returns. Otherwise (no DAX, a break has
+ * started, revoked, no io_uring) msync(MS_SYNC) of the pages that hold
+ * the range, which blocks until they and the file's metadata are written
+ * back: still correct, 20-60x slower. A break is seen within the daemon's
+ * notification (microseconds); the block map does not change before the
+ * break's grace period ends, so a flush that raced with the notice still
+ * persisted (unless lease_break_time=0, which revokes at once).
  *
  * @return 0, or -EINVAL (@map NULL, range beyond the mapping), -EIO or
  * another -errno of msync(2).

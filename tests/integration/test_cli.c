@@ -408,7 +408,11 @@ MDFS_TEST(cli, leases_json_while_hold_runs, NULL)
 	/* text names signals, whichever way they were given */
 	cr_assert(strstr(h.buf, " flags=none signal=SIGUSR1\n"),
 		  "hold printed:\n%s", h.buf);
-	hold_expect(&h, " mapped len=16384 prot=read,write pmem=no");
+	/* pmem and userflush where the backing file is DAX (issue 12) */
+	cr_assert_geq(truth_statx_dax(mdfs_bpath(fs, "d/f")), 0);
+	hold_expect(&h, truth_statx_dax(mdfs_bpath(fs, "d/f")) ?
+		    " mapped len=16384 prot=read,write pmem=yes userflush=yes" :
+		    " mapped len=16384 prot=read,write pmem=no userflush=no");
 
 	cli_run(fs, &r, "leases", "--json", fs->mnt);
 	assert_fails(&r, 0, "");
