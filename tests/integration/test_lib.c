@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,12 +98,13 @@ MDFS_TEST(lib, map_persist_unmap, NULL)
 	cr_assert_not_null(p);
 	cr_assert_eq(mapdirect_map_len(m), len, "0 maps the whole file");
 	cr_assert_neq(mapdirect_map_lease_id(m), 0);
-	cr_assert_not(mapdirect_map_is_pmem(m),
-		      "no persistent memory on this machine, yet is_pmem");
+	cr_assert_eq(mapdirect_map_is_pmem(m),
+		     truth_statx_dax(mdfs_bpath(fs, "f")) == 1,
+		     "is_pmem is not the backing file's STATX_ATTR_DAX");
 	cr_assert_eq(getlease(obs).state, MAPDIRECT_STATE_HELD);
 	cr_assert_eq(getlease(obs).lease_id, mapdirect_map_lease_id(m));
 
-	/* not pmem: msync of the pages around the range */
+	/* msync of the pages around the range, or a flush on DAX */
 	memcpy(p + PAGE + 5, "persisted", 9);
 	cr_assert_eq(mapdirect_persist(m, PAGE + 5, 9), 0);
 	cr_assert_eq(mapdirect_persist(m, len - 1, 1), 0);
@@ -334,6 +337,114 @@ MDFS_TEST(lib, wait_break_sees_a_write, "lease_break_time=20")
 	cr_assert_eq(pread(fd, &byte, 1, 0), 1);
 	cr_assert_eq(byte, 'Z');
 	close(fd);
+}
+
+/* io_uring is there for this process (kernel.io_uring_disabled 0) */
+static bool uring_allowed(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r");
+	int v = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v == 0;
+}
+
+/*
+ * Which way mapdirect_persist() went, as the kernel tells it: in a child
+ * whose msync(2) fails ENOTRECOVERABLE (a seccomp filter), persist answers
+ * 0 only if it never called msync.
+ * @return 0 (no msync), 1 (msync), other: the child failed
+ */
+static int persist_path(struct mapdirect_map *m, size_t off, size_t len)
+{
+	pid_t pid = fork();
+	int st, r;
+
+	cr_assert_geq(pid, 0);
+	if (!pid) {
+		scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+
+		if (!ctx || seccomp_rule_add(ctx,
+					     SCMP_ACT_ERRNO(ENOTRECOVERABLE),
+					     SCMP_SYS(msync), 0) ||
+		    seccomp_load(ctx))
+			_exit(100);
+		r = mapdirect_persist(m, off, len);
+		_exit(!r ? 0 : r == -ENOTRECOVERABLE ? 1 : 101);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st), "the persisting child died: %#x", st);
+	return WEXITSTATUS(st);
+}
+
+/*
+ * Issue 12, SPEC 4.1 "Durable block map": persist is a CPU cache flush
+ * (no msync) exactly where the backing file is DAX (statx) and the lease
+ * has seen no break; msync once a break started, and always off DAX or
+ * for a read-only mapping. mapdirect_map_is_pmem() is the backing's DAX.
+ */
+MDFS_TEST(lib, persist_flushes_where_dax_until_a_break,
+	  "lease_break_time=20")
+{
+	struct mapdirect_map *m, *ro;
+	struct writer w;
+	long long end;
+	bool dax, flush;
+	char back[16];
+	int fd, obs;
+	pid_t pid;
+
+	lease_file(fs, "f", 4 * PAGE, 'f');
+	cr_assert_geq(truth_statx_dax(mdfs_bpath(fs, "f")), 0);
+	dax = truth_statx_dax(mdfs_bpath(fs, "f")) == 1;
+	flush = dax && uring_allowed();
+	mdfs_pathf(w.path, "%s", mdfs_mpath(fs, "f"));
+	obs = open_mnt(fs, "f", O_RDONLY);
+
+	fd = open_mnt(fs, "f", O_RDWR);
+	cr_assert_eq(mapdirect_map_file(fd, 0, PROT_READ | PROT_WRITE, 0, 0,
+					&m), 0);
+	close(fd);
+	cr_assert_eq(mapdirect_map_is_pmem(m), dax, "is_pmem %d, the backing "
+		     "file's STATX_ATTR_DAX %d", mapdirect_map_is_pmem(m), dax);
+	cr_assert_eq(mapdirect_map_userflush(m), flush);
+	memcpy((char *)mapdirect_map_addr(m) + PAGE + 5, "persisted", 9);
+	cr_assert_eq(persist_path(m, PAGE + 5, 9), flush ? 0 : 1, "%s",
+		     flush ? "persist called msync under a DAX lease" :
+			     "persist did not call msync off DAX");
+	/* a read-only mapping stores nothing: never a flush */
+	fd = open_mnt(fs, "f", O_RDONLY);
+	cr_assert_eq(mapdirect_map_file(fd, 0, PROT_READ, 0, 0, &ro), 0);
+	close(fd);
+	cr_assert_eq(mapdirect_map_is_pmem(ro), dax);
+	cr_assert_not(mapdirect_map_userflush(ro));
+	cr_assert_eq(mapdirect_unmap(ro), 0);
+
+	/* a breaker parks: from the notice on, persist is msync */
+	pid = mdfs_fork_as((uid_t)-1, (gid_t)-1, write_one, &w);
+	assert_lease_becomes(obs, MAPDIRECT_STATE_BREAKING, 1, 10000);
+	for (end = mdfs_now_ms() + 10000; mapdirect_map_userflush(m);) {
+		cr_assert_lt(mdfs_now_ms(), end, "persist still flushes "
+			     "10 s into the break");
+		usleep(1000);
+	}
+	cr_assert_eq(persist_path(m, PAGE + 5, 9), 1,
+		     "persist did not call msync during a break");
+	cr_assert_eq(mapdirect_persist(m, PAGE + 5, 9), 0);
+	cr_assert_not(mapdirect_map_userflush(m), "a break seen is for good");
+	fd = open(mdfs_bpath(fs, "f"), O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, back, 9, PAGE + 5), 9);
+	cr_assert_eq(memcmp(back, "persisted", 9), 0);
+	close(fd);
+
+	cr_assert_eq(mapdirect_unmap(m), 0);
+	cr_assert_eq(mdfs_wait_child(pid), 0, "the breaker's write failed");
+	close(obs);
 }
 
 MDFS_TEST(lib, wait_break_times_out, NULL)
