@@ -62,7 +62,9 @@ fi
 # MDFS_TEST_NO_GRANT_SYNC), crash_store stores on ext4 and stays leased, then
 # on xfs, which crashes the guest. Everything from the mount to the crash
 # takes seconds: ext4 is mounted commit=60 and xfs forces its log every 30 s,
-# so nothing but the daemon's fsyncs commits the lease's allocation.
+# so nothing but the daemon's fsyncs commits the lease's allocation (a phase
+# 1 slow enough for xfs's log worker would let a negative survive: the test
+# then fails, it never passes wrongly).
 # --crash-check (phase 2): crash_store check on each backing file.
 crash_tool=$repo/$build/tests/tools/crash_store
 if [ "${2:-}" = --crash-store ]; then
