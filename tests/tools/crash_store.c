@@ -67,6 +67,7 @@ static int store(const char *path, const char *info, unsigned long mib,
 	struct mapdirect_map *m;
 	uint64_t seed;
 	uint8_t *p;
+	FILE *f;
 	int fd, ret;
 
 	seed = mix((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32));
@@ -100,7 +101,7 @@ static int store(const char *path, const char *info, unsigned long mib,
 			"storing (a break?)\n");
 		return 3;
 	}
-	FILE *f = fopen(info, "w");
+	f = fopen(info, "w");
 	if (!f)
 		return fail(info, errno);
 	fprintf(f, "size=%zu\nseed=%" PRIu64 "\nblocks=%zu\n", size, seed,
