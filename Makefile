@@ -31,7 +31,8 @@ test-asan: deps uring
 	@bash scripts/run-tests.sh $(ASAN_BUILD)
 
 # The whole suite in a QEMU guest on real fsdax (an emulated NVDIMM), on
-# DAX ext4 and on DAX xfs, plus its crash bed (scripts/test-dax.sh)
+# DAX ext4 and on DAX xfs, plus the crash test of a flush from userspace
+# under a lease (scripts/test-dax.sh)
 test-dax: build
 	@bash scripts/test-dax.sh $(BUILD)
 
