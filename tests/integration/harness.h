@@ -412,6 +412,8 @@ struct lop op_epollpri(int fd, int ms);
 struct lop op_selectpri(int fd, int ms);
 struct lop op_exit(int code);
 
+/* Any FIEMAP extent of the backing file @rel flagged @flag? */
+bool lease_extent_flag(struct mdfs_fs *fs, const char *rel, unsigned int flag);
 /* MAPDIRECT_IOC_GETLEASE on @fd in @a (NULL: here), asserting success */
 void lease_info(struct mdfs_agent *a, int fd, struct mapdirect_lease_info *i);
 /*

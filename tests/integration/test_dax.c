@@ -261,31 +261,6 @@ MDFS_TEST_NOMOUNT(dax, require_mounts_on_dax_refuses_elsewhere)
 	assert_one_line_refusal(&r);
 }
 
-/* FIEMAP of the backing file: any extent flagged @flag */
-static bool extent_flag(struct mdfs_fs *fs, const char *rel,
-			unsigned int flag)
-{
-	struct {
-		struct fiemap fm;
-		struct fiemap_extent fe[64];
-	} m;
-	int fd = open(mdfs_bpath(fs, "%s", rel), O_RDONLY | O_CLOEXEC);
-	bool found = false;
-
-	cr_assert_geq(fd, 0);
-	memset(&m, 0, sizeof(m));
-	m.fm.fm_length = FIEMAP_MAX_OFFSET;
-	m.fm.fm_flags = FIEMAP_FLAG_SYNC;
-	m.fm.fm_extent_count = 64;
-	cr_assert_eq(ioctl(fd, FS_IOC_FIEMAP, &m.fm), 0, "FIEMAP: %s",
-		     strerror(errno));
-	for (unsigned int k = 0; k < m.fm.fm_mapped_extents; k++)
-		if (m.fm.fm_extents[k].fe_flags & flag)
-			found = true;
-	close(fd);
-	return found;
-}
-
 /* the backing file @rel is all @byte over [0, @len), a MiB at a time */
 static void assert_backing_all(struct mdfs_fs *fs, const char *rel,
 			       size_t len, int byte)
@@ -330,7 +305,7 @@ MDFS_TEST(dax, eligibility_and_allocate, NULL)
 	cr_assert_eq(lop_do(h, op_lease(fd, 0, 0)), -EPERM);
 	LOP_OK(h, op_lease(fd, MAPDIRECT_LEASE_ALLOCATE, 0));
 	cr_assert_eq(backing_hole(fs, "sparse"), SIZE, "a hole is left");
-	cr_assert_not(extent_flag(fs, "sparse", FIEMAP_EXTENT_UNWRITTEN),
+	cr_assert_not(lease_extent_flag(fs, "sparse", FIEMAP_EXTENT_UNWRITTEN),
 		      "an unwritten extent is left");
 	assert_backing_all(fs, "sparse", SIZE, 0);
 	map = LOP_OK(h, op_mmap(fd, SIZE));
@@ -345,7 +320,7 @@ MDFS_TEST(dax, eligibility_and_allocate, NULL)
 	cr_assert_eq(fsync(bfd), 0);
 	close(bfd);
 	fd = LOP_OK(h, op_open(mdfs_mpath(fs, "unwritten"), O_RDWR));
-	if (extent_flag(fs, "unwritten", FIEMAP_EXTENT_UNWRITTEN)) {
+	if (lease_extent_flag(fs, "unwritten", FIEMAP_EXTENT_UNWRITTEN)) {
 		const char *el = lease_xattr(mdfs_mpath(fs, "unwritten"),
 					     "user.mapdirect.eligible");
 
@@ -356,7 +331,7 @@ MDFS_TEST(dax, eligibility_and_allocate, NULL)
 			  "eligible of a fallocate'd file: %s", el);
 		cr_assert_eq(lop_do(h, op_lease(fd, 0, 0)), -EPERM);
 		LOP_OK(h, op_lease(fd, MAPDIRECT_LEASE_ALLOCATE, 0));
-		cr_assert_not(extent_flag(fs, "unwritten",
+		cr_assert_not(lease_extent_flag(fs, "unwritten",
 					  FIEMAP_EXTENT_UNWRITTEN),
 			      "unwritten extents left after ALLOCATE");
 	} else {	/* the filesystem zeroed what it allocated */

@@ -653,31 +653,6 @@ MDFS_LEASE_TEST_EXT4(lease_abi, eperm_on_holes_allocate_fills_them_ext4, NULL)
 	holes_body(fs);
 }
 
-/* Any FIEMAP extent of the backing file flagged @flag? */
-static bool backing_extent_flag(struct mdfs_fs *fs, const char *rel,
-				unsigned int flag)
-{
-	struct {
-		struct fiemap fm;
-		struct fiemap_extent fe[64];
-	} m;
-	int fd = open(mdfs_bpath(fs, "%s", rel), O_RDONLY | O_CLOEXEC);
-	bool found = false;
-
-	cr_assert_geq(fd, 0);
-	memset(&m, 0, sizeof(m));
-	m.fm.fm_length = FIEMAP_MAX_OFFSET;
-	m.fm.fm_flags = FIEMAP_FLAG_SYNC;
-	m.fm.fm_extent_count = 64;
-	cr_assert_eq(ioctl(fd, FS_IOC_FIEMAP, &m.fm), 0, "FIEMAP: %s",
-		     strerror(errno));
-	for (unsigned int k = 0; k < m.fm.fm_mapped_extents; k++)
-		if (m.fm.fm_extents[k].fe_flags & flag)
-			found = true;
-	close(fd);
-	return found;
-}
-
 /*
  * SPEC 4.1 EPERM "unwritten extents in [0, size)" (fallocate mode 0 on
  * ext4), and ALLOCATE zeroes them: the backing reads zeros, has no hole
@@ -698,7 +673,7 @@ MDFS_LEASE_TEST_EXT4(lease_abi, eperm_on_unwritten_extents_allocate_zeroes,
 		     strerror(errno));
 	cr_assert_eq(fsync(bfd), 0);
 	close(bfd);
-	cr_assert(backing_extent_flag(fs, "f", FIEMAP_EXTENT_UNWRITTEN),
+	cr_assert(lease_extent_flag(fs, "f", FIEMAP_EXTENT_UNWRITTEN),
 		  "fallocate left no unwritten extent: cannot test");
 
 	fd = LOP_OK(h, op_open(mdfs_mpath(fs, "f"), O_RDWR));
@@ -711,7 +686,7 @@ MDFS_LEASE_TEST_EXT4(lease_abi, eperm_on_unwritten_extents_allocate_zeroes,
 				    "user.mapdirect.eligible"));
 	cr_assert_geq(LOP_OK(h, op_lease(fd, MAPDIRECT_LEASE_ALLOCATE, 0)), 1,
 		      "LEASE ALLOCATE on a file with unwritten extents");
-	cr_assert_not(backing_extent_flag(fs, "f", FIEMAP_EXTENT_UNWRITTEN),
+	cr_assert_not(lease_extent_flag(fs, "f", FIEMAP_EXTENT_UNWRITTEN),
 		      "unwritten extents left after ALLOCATE");
 	cr_assert_eq(backing_hole(fs, "f"), 64 << 10);
 	lease_assert_backing(fs, "f", 0, sizeof(data), 'w');
@@ -748,7 +723,7 @@ MDFS_LEASE_TEST_NOMOUNT(lease_abi, eperm_on_shared_extents_xfs)
 					    mdfs_bpath(fs, "f"),
 					    mdfs_bpath(fs, "g"), NULL });
 	lease_file(fs, "plain", SIZE, 'p');
-	cr_assert(backing_extent_flag(fs, "g", FIEMAP_EXTENT_SHARED),
+	cr_assert(lease_extent_flag(fs, "g", FIEMAP_EXTENT_SHARED),
 		  "cp --reflink left no shared extent: cannot test");
 	mdfs_start(fs, NULL, NULL);
 

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -611,4 +613,29 @@ void lease_assert_eligible_writer(struct mdfs_fs *fs, const char *rel,
 	cr_assert_str_eq(got, want, "user.mapdirect.eligible of %s: \"%.*s\", "
 			 "expected \"%.*s\"", rel, (int)strcspn(got, "\n"), got,
 			 (int)strcspn(want, "\n"), want);
+}
+
+/* Any FIEMAP extent of the backing file flagged @flag? */
+bool lease_extent_flag(struct mdfs_fs *fs, const char *rel,
+				unsigned int flag)
+{
+	struct {
+		struct fiemap fm;
+		struct fiemap_extent fe[64];
+	} m;
+	int fd = open(mdfs_bpath(fs, "%s", rel), O_RDONLY | O_CLOEXEC);
+	bool found = false;
+
+	cr_assert_geq(fd, 0);
+	memset(&m, 0, sizeof(m));
+	m.fm.fm_length = FIEMAP_MAX_OFFSET;
+	m.fm.fm_flags = FIEMAP_FLAG_SYNC;
+	m.fm.fm_extent_count = 64;
+	cr_assert_eq(ioctl(fd, FS_IOC_FIEMAP, &m.fm), 0, "FIEMAP: %s",
+		     strerror(errno));
+	for (unsigned int k = 0; k < m.fm.fm_mapped_extents; k++)
+		if (m.fm.fm_extents[k].fe_flags & flag)
+			found = true;
+	close(fd);
+	return found;
 }
