@@ -1,5 +1,24 @@
 # shellcheck shell=bash
-# Sourced by scripts/provision*.sh: the machine's own Debian archive entry.
+# Sourced by scripts/provision*.sh: the machine's own Debian archive entry,
+# and installing what is missing.
+#
+# apt_install_missing PKG... installs with apt-get the packages of the list
+# that dpkg does not have, and nothing when all are there (the caller's
+# say, run and die print, log and stop).
+apt_install_missing() {
+  local have missing=() p t0=$SECONDS
+  mapfile -t have < <(dpkg-query -W -f='${db:Status-Status} ${Package}\n' "$@" 2>/dev/null \
+                      | awk '$1 == "installed" { print $2 }')
+  for p in "$@"; do
+    [[ " ${have[*]} " == *" $p "* ]] || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  say "installing ${missing[*]}"
+  run apt-get update || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive run apt-get install -y --no-install-recommends "${missing[@]}" \
+    || die "apt-get install failed"
+  say "packages installed in $((SECONDS - t0)) s"
+}
 #
 # apt_machine_entry prints the "URIs:" line (and "Signed-By:" lines, an
 # inline key included) of the machine's configured Debian entry for this

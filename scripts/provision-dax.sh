@@ -38,20 +38,8 @@ run()  { echo "+ $*" >>"$LOG"; "$@" >>"$LOG" 2>&1; }
 echo "=== provision-dax $(date -Is) ===" >>"$LOG"
 
 # ---- 1. Debian packages: apt-get only when something is missing -------------
-mapfile -t have < <(dpkg-query -W -f='${db:Status-Status} ${Package}\n' "${PACKAGES[@]}" 2>/dev/null \
-                    | awk '$1 == "installed" { print $2 }')
-missing=()
-for p in "${PACKAGES[@]}"; do
-  [[ " ${have[*]} " == *" $p "* ]] || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  say "installing ${missing[*]}"
-  t0=$SECONDS
-  run apt-get update || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive run apt-get install -y --no-install-recommends "${missing[@]}" \
-    || die "apt-get install failed"
-  say "packages installed in $((SECONDS - t0)) s"
-fi
+. "$REPO/scripts/lib-apt.sh"
+apt_install_missing "${PACKAGES[@]}"
 say "packages ok"
 
 # ---- 2. the guest kernel into $KDIR -------------------------------------------
@@ -62,7 +50,6 @@ if [[ -f $STAMP && $(head -n1 "$STAMP") == "pin=$KERNEL_PKG=$KERNEL_PIN" && -f $
   exit 0
 fi
 
-. "$REPO/scripts/lib-apt.sh"
 entry=$(apt_machine_entry)
 [[ -n $entry ]] || die "no Debian entry for this release in /etc/apt/sources.list{,.d/*.sources}"
 

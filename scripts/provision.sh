@@ -35,18 +35,8 @@ run()  { echo "+ $*" >>"$LOG"; "$@" >>"$LOG" 2>&1; }   # quiet: output goes to t
 echo "=== provision $(date -Is) ===" >>"$LOG"   # append: a no-op run keeps the last build's log
 
 # ---- 1. Debian packages: apt-get only when something is missing -------------
-mapfile -t have < <(dpkg-query -W -f='${db:Status-Status} ${Package}\n' "${PACKAGES[@]}" 2>/dev/null \
-                    | awk '$1 == "installed" { print $2 }')
-missing=()
-for p in "${PACKAGES[@]}"; do
-  [[ " ${have[*]} " == *" $p "* ]] || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  say "installing ${missing[*]}"
-  run apt-get update || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive run apt-get install -y --no-install-recommends "${missing[@]}" \
-    || die "apt-get install failed"
-fi
+. "$REPO/scripts/lib-apt.sh"
+apt_install_missing "${PACKAGES[@]}"
 say "packages ok"
 
 # ---- 2. libfuse into $PREFIX ------------------------------------------------
@@ -61,8 +51,7 @@ SRC=$DEPS/src
 APTDIR=$SRC/apt
 rm -rf "$SRC" && mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$SRC/dl"
 
-# The machine's own Debian entry, copied at run time (scripts/lib-apt.sh).
-. "$REPO/scripts/lib-apt.sh"
+# The machine's own Debian entry, copied at run time (apt_machine_entry).
 CODENAME=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 entry=$(apt_machine_entry)
 [[ -n $entry ]] || die "no Debian '$CODENAME' entry found in /etc/apt/sources.list{,.d/*.sources}"
