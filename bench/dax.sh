@@ -3,7 +3,7 @@
 #
 # dax.sh: the benchmarks on real fsdax (issue 12): `make bench-dax`.
 #
-#   bench/dax.sh [--out DIR] [--no-xfs]
+#   bench/dax.sh [--out DIR] [--no-xfs] [--no-fio]
 #
 # Provisions the guest (scripts/provision-dax.sh), boots it once with an
 # emulated NVDIMM (scripts/dax-guest.sh) and runs there, on the DAX ext4
@@ -35,6 +35,44 @@ export DAX_ROUNDS DAX_MS DAX_SIZE_MIB DAX_FIO_RUNTIME DAX_FIO_REPEAT BUILD
 log() { echo "[$(date +%T)] bench-dax: $*" >&2; }
 
 # ---- in the guest ------------------------------------------------------------
+# the kernel's path of one op of raw-msync and of mount-msync, call by
+# call (function_graph under msync(2) and the page fault, this process
+# only): which functions run, how often per op, and which differ
+guest_trace() {
+	local fs=$1 raw=$2 mnt=$3 T=/sys/kernel/tracing c ops=20 f
+	[[ -e $T/tracing_on ]] || mount -t tracefs nodev "$T" || return 1
+	echo 0 >"$T/tracing_on"
+	echo 8192 >"$T/buffer_size_kb"
+	echo function_graph >"$T/current_tracer"
+	echo __x64_sys_msync >"$T/set_graph_function"
+	echo handle_mm_fault >>"$T/set_graph_function"
+	echo 1 >"$T/options/function-fork"
+	# timer ticks land in whichever op runs longer: leave interrupts out
+	echo 0 >"$T/options/funcgraph-irqs"
+	for c in raw-msync mount-msync; do
+		f=$MDFS_GUEST_OUT/trace-$fs-$c.txt
+		echo >"$T/trace"
+		T=$T bash -c 'echo $$ >"$T/set_ftrace_pid"; exec "$@"' trace \
+			"$root/$BUILD/bench/dax_persist" --raw "$raw" --mount "$mnt" \
+			--size "$DAX_SIZE_MIB" --trace "$c" --ops $ops || return 1
+		cat "$T/trace" >"$f"
+		# function name -> calls per op
+		grep -oE '[|] +[A-Za-z0-9_.]+\(\)' "$f" | sed -E 's/[| ]+//; s/\(\)//' |
+			sort | uniq -c | awk -v n=$ops '{ printf "%s %.2f\n", $2, $1 / n }' \
+			>"$MDFS_GUEST_OUT/calls-$fs-$c.txt"
+	done
+	echo 1 >"$T/options/funcgraph-irqs"
+	echo nop >"$T/current_tracer"
+	echo >"$T/set_ftrace_pid"
+	echo >"$T/set_graph_function"
+	join -a1 -a2 -e 0 -o 0,1.2,2.2 "$MDFS_GUEST_OUT/calls-$fs-raw-msync.txt" \
+		"$MDFS_GUEST_OUT/calls-$fs-mount-msync.txt" >"$MDFS_GUEST_OUT/calls-$fs.txt"
+	awk -v fs=$fs '{ r += $2; m += $3; if ($2 != $3) d = d " " $1 "(" $2 "/" $3 ")" }
+		END { printf "kernel calls per op on %s (function_graph, msync + fault): raw-msync %.1f, mount-msync %.1f; differing (raw/mount):%s\n",
+			fs, r, m, (d == "" ? " none" : d) }' "$MDFS_GUEST_OUT/calls-$fs.txt" |
+		tee "$MDFS_GUEST_OUT/calls-$fs.summary"
+}
+
 # one persist run on the DAX fs at $1 (ext4|xfs) mounted at $2
 guest_persist() {
 	local fs=$1 fsdir=$2 w mnt dpid jbd2=() dev rc
@@ -57,6 +95,7 @@ guest_persist() {
 			--size "$DAX_SIZE_MIB" --rounds "$DAX_ROUNDS" --ms "$DAX_MS" \
 			"${jbd2[@]}" --json "$MDFS_GUEST_OUT/persist-$fs.json"
 		rc=$?
+		guest_trace "$fs" "$w/raw" "$mnt" || rc=1
 		umount "$mnt"
 	else
 		echo "bench-dax: mapdirectfs did not mount $w/src on $fs:" \
@@ -75,9 +114,10 @@ if [[ ${1:-} == --in-guest ]]; then
 	uname -r >"$MDFS_GUEST_OUT/kernel"
 	nproc >"$MDFS_GUEST_OUT/nproc"
 	guest_persist ext4 "$MDFS_DAX_EXT4" || rc=1
-	if [[ ${2:-} != --no-xfs ]]; then
+	if [[ " $* " != *" --no-xfs "* ]]; then
 		guest_persist xfs "$MDFS_DAX_XFS" || rc=1
 	fi
+	[[ " $* " == *" --no-fio "* ]] && exit $rc
 	echo "== fio on DAX ext4"
 	MAPDIRECTFS=$root/$BUILD/fuse/mapdirectfs bash "$here/fio-compare.sh" \
 		--backings ext4 --backing-dir "ext4=$MDFS_DAX_EXT4" \
@@ -90,11 +130,11 @@ fi
 
 # ---- on the host ---------------------------------------------------------------
 out=$here/results
-noxfs=
+flags=()
 while (($#)); do
 	case $1 in
 	--out) out=${2:?}; shift 2 ;;
-	--no-xfs) noxfs=--no-xfs; shift ;;
+	--no-xfs | --no-fio) flags+=("$1"); shift ;;
 	*) echo "bench-dax: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -131,7 +171,7 @@ log "accelerator $accel; other qemu processes running: $others_before; load $loa
 bash "$root/scripts/dax-guest.sh" --out "$work/g" --timeout 900 -- \
 	env DAX_ROUNDS="$DAX_ROUNDS" DAX_MS="$DAX_MS" DAX_SIZE_MIB="$DAX_SIZE_MIB" \
 	DAX_FIO_RUNTIME="$DAX_FIO_RUNTIME" DAX_FIO_REPEAT="$DAX_FIO_REPEAT" \
-	BUILD="$BUILD" bash "$root/bench/dax.sh" --in-guest $noxfs
+	BUILD="$BUILD" bash "$root/bench/dax.sh" --in-guest "${flags[@]}"
 grc=$?
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 others_after=$(pgrep -c qemu-system || true)
@@ -147,13 +187,16 @@ jq -n --arg date "$(date -Is)" --arg accel "$accel" \
 	--argjson others "$((others_before > others_after ? others_before : others_after))" \
 	--argjson elapsed "$((SECONDS - t0))" --argjson rc "$grc" \
 	--argjson ext4 "$(pj persist-ext4.json)" --argjson xfs "$(pj persist-xfs.json)" \
-	--argjson fio "$(pj fio-ext4.json)" '
+	--argjson fio "$(pj fio-ext4.json)" \
+	--arg calls_ext4 "$(cat "$work/g/calls-ext4.summary" 2>/dev/null)" \
+	--arg calls_xfs "$(cat "$work/g/calls-xfs.summary" 2>/dev/null)" '
 {meta: {date: $date, accelerator: $accel, guest_kernel: $kernel,
 	host_kernel: $host_kernel, host_cpu: $cpu,
 	note: "QEMU TCG guest with an emulated NVDIMM: only ratios mean anything",
 	host_loadavg_before: $load_before, host_loadavg_after: $load_after,
 	other_qemu_processes: $others, elapsed_s: $elapsed, guest_rc: $rc},
  persist: {ext4: $ext4, xfs: $xfs},
+ msync_kernel_path: {ext4: $calls_ext4, xfs: $calls_xfs},
  fio: (if $fio == null then null else
 	{meta: $fio.meta, table: [$fio.table[] | {workload, unit, target,
 	 median: .value.median, min: .value.min, max: .value.max, over_raw}],
@@ -201,6 +244,7 @@ table() {
 		awk -F'\t' 'BEGIN { printf "%-28s %-22s %s\n", "ratio (per round)", "median [min-max]", "goal" }
 			{ printf "%-28s %5.2f [%.2f-%.2f]%5s %s\n", $1, $2, $3, $4,
 				($5 == "" ? "" : ">= " $5), $6 }'
+		jq -r ".msync_kernel_path.$fs" "$j"
 	done
 	if [[ $(jq .fio "$j") != null ]]; then
 		printf '\nfio on DAX ext4, %s s x %s rounds, raw DAX ext4 vs mdfs-uring (mount, io_uring, passthrough)\n' \
@@ -220,5 +264,7 @@ table() {
 }
 table | tee "$out/dax.txt"
 cp "$work/g/guest.log" "$out/dax-guest.log" 2>/dev/null
+mkdir -p "$out/dax-trace"
+cp "$work/g"/calls-*.txt "$work/g"/trace-*.txt "$out/dax-trace/" 2>/dev/null
 log "json: $out/dax.json, table: $out/dax.txt"
 exit $grc

@@ -5,7 +5,7 @@
  * (bench/README.md, "DAX").
  *
  *   dax_persist --raw DIR --mount DIR [--size MIB] [--rounds N] [--ms MS]
- *               [--jbd2 FILE] [--json FILE]
+ *               [--jbd2 FILE] [--json FILE] [--trace CASE [--ops N]]
  *
  * Makes DIR/dax_persist.raw (--raw: a dir on the DAX fs) and
  * DIR/dax_persist.mnt (--mount: a dir in the mount), --size MiB each
@@ -29,7 +29,8 @@
  * Per case and round: ops/s, and per op the page faults (getrusage) and,
  * with --jbd2 (ext4's /proc/fs/jbd2/DEV/info), journal commits. Prints a
  * table and writes JSON (--json) with every sample and the per-round
- * ratios (median, min, max).
+ * ratios (median, min, max). --trace CASE runs N (20) ops of one case
+ * with the kernel's tracer on and nothing else (bench/dax.sh sets it up).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -200,6 +201,51 @@ static void run_case(struct pcase *c, int round, unsigned int ms,
 	c->jbd[round] = jbd2 ? (double)(jbd2_count(jbd2) - j0) / (double)n : -1;
 }
 
+static void tracing_on(int fd, bool on)
+{
+	if (pwrite(fd, on ? "1" : "0", 1, 0) != 1)
+		bench_die(errno, "tracing_on");
+}
+
+/*
+ * --trace CASE: after the case's preparation, @ops of its ops with the
+ * kernel's tracer on (the caller set it up: function_graph on msync and
+ * the fault handler, this process only), so that two cases' kernel paths
+ * can be compared call by call
+ */
+static int trace_case(struct pcase *c, unsigned long ops)
+{
+	size_t pages = file_size / OP_SIZE;
+	int fd;
+
+	fd = open("/sys/kernel/tracing/tracing_on", O_WRONLY);
+	if (fd < 0)
+		bench_die(errno, "/sys/kernel/tracing/tracing_on");
+	if (c->how == P_MSYNC) {
+		if (msync(c->addr, file_size, MS_SYNC))
+			bench_die(errno, "msync of the whole file");
+	} else {
+		prefault(c->addr);
+	}
+	tracing_on(fd, true);
+	for (unsigned long n = 0; n < ops; n++) {
+		size_t off = (xorshift() % pages) * OP_SIZE;
+		char *p = c->addr + off;
+
+		memset(p, (int)n, OP_SIZE);
+		if (c->how == P_MSYNC && msync(p, OP_SIZE, MS_SYNC))
+			bench_die(errno, "msync");
+		else if (c->how == P_PMEM)
+			pmem_persist(p, OP_SIZE);
+		else if (c->how == P_MAPDIRECT &&
+			 mapdirect_persist(mmap_mount, off, OP_SIZE))
+			bench_die(0, "mapdirect_persist failed");
+	}
+	tracing_on(fd, false);
+	close(fd);
+	return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -245,10 +291,13 @@ int main(int argc, char **argv)
 		{ "ms", required_argument, NULL, 't' },
 		{ "jbd2", required_argument, NULL, 'j' },
 		{ "json", required_argument, NULL, 'o' },
+		{ "trace", required_argument, NULL, 'T' },
+		{ "ops", required_argument, NULL, 'N' },
 		{ 0 }
 	};
 	const char *raw_dir = NULL, *mnt_dir = NULL, *jbd2 = NULL;
-	const char *json = NULL;
+	const char *json = NULL, *trace = NULL;
+	unsigned long trace_ops = 20;
 	unsigned int ms = 300;
 	int rounds = 5, raw_fd, mnt_fd, opt, err;
 	size_t mib = 256;
@@ -264,6 +313,8 @@ int main(int argc, char **argv)
 		case 't': ms = strtoul(optarg, NULL, 0); break;
 		case 'j': jbd2 = optarg; break;
 		case 'o': json = optarg; break;
+		case 'T': trace = optarg; break;
+		case 'N': trace_ops = strtoul(optarg, NULL, 0); break;
 		default: bench_die(0, "bad argument");
 		}
 	}
@@ -320,6 +371,13 @@ int main(int argc, char **argv)
 		{ "mount-msync-2m/mount-msync", 6, 2, 0 },
 	};
 	const int nratios = sizeof(ratios) / sizeof(ratios[0]);
+
+	if (trace) {
+		for (int c = 0; c < ncases; c++)
+			if (!strcmp(cases[c].name, trace))
+				return trace_case(&cases[c], trace_ops);
+		bench_die(0, "--trace: no case %s", trace);
+	}
 
 	printf("dax_persist: %zu MiB files, %d rounds x %u ms per case, "
 	       "userflush=%d\n", mib, rounds, ms,
