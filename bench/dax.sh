@@ -39,7 +39,7 @@ log() { echo "[$(date +%T)] bench-dax: $*" >&2; }
 # call (function_graph under msync(2) and the page fault, this process
 # only): which functions run, how often per op, and which differ
 guest_trace() {
-	local fs=$1 raw=$2 mnt=$3 T=/sys/kernel/tracing c ops=20 f
+	local fs=$1 raw=$2 mnt=$3 back=$4 T=/sys/kernel/tracing c ops=20 f
 	[[ -e $T/tracing_on ]] || mount -t tracefs nodev "$T" || return 1
 	echo 0 >"$T/tracing_on"
 	echo 8192 >"$T/buffer_size_kb"
@@ -49,12 +49,12 @@ guest_trace() {
 	echo 1 >"$T/options/function-fork"
 	# timer ticks land in whichever op runs longer: leave interrupts out
 	echo 0 >"$T/options/funcgraph-irqs"
-	for c in raw-msync mount-msync; do
+	for c in raw-msync mount-msync same-msync; do
 		f=$MDFS_GUEST_OUT/trace-$fs-$c.txt
 		echo >"$T/trace"
 		T=$T bash -c 'echo $$ >"$T/set_ftrace_pid"; exec "$@"' trace \
 			"$root/$BUILD/bench/dax_persist" --raw "$raw" --mount "$mnt" \
-			--size "$DAX_SIZE_MIB" --trace "$c" --ops $ops || return 1
+			--backing "$back" --size "$DAX_SIZE_MIB" --trace "$c" --ops $ops || return 1
 		cat "$T/trace" >"$f"
 		# function name -> calls per op
 		grep -oE '[|] +[A-Za-z0-9_.]+\(\)' "$f" | sed -E 's/[| ]+//; s/\(\)//' |
@@ -67,10 +67,20 @@ guest_trace() {
 	echo >"$T/set_graph_function"
 	join -a1 -a2 -e 0 -o 0,1.2,2.2 "$MDFS_GUEST_OUT/calls-$fs-raw-msync.txt" \
 		"$MDFS_GUEST_OUT/calls-$fs-mount-msync.txt" >"$MDFS_GUEST_OUT/calls-$fs.txt"
-	awk -v fs=$fs '{ r += $2; m += $3; if ($2 != $3) d = d " " $1 "(" $2 "/" $3 ")" }
-		END { printf "kernel calls per op on %s (function_graph, msync + fault): raw-msync %.1f, mount-msync %.1f; differing (raw/mount):%s\n",
-			fs, r, m, (d == "" ? " none" : d) }' "$MDFS_GUEST_OUT/calls-$fs.txt" |
+	awk '$2 != $3' "$MDFS_GUEST_OUT/calls-$fs.txt" >"$MDFS_GUEST_OUT/calls-$fs-differ.txt"
+	awk -v fs=$fs '{ r += $2; m += $3; d += ($2 != $3) }
+		END { printf "kernel calls per op on %s (function_graph, msync + fault): raw-msync %.1f, mount-msync %.1f; %d functions differ (dax-trace/calls-%s-differ.txt)\n",
+			fs, r, m, d, fs }' "$MDFS_GUEST_OUT/calls-$fs.txt" |
 		tee "$MDFS_GUEST_OUT/calls-$fs.summary"
+	# how each case's write faults were served: a 2 MiB entry (whose
+	# msync writes back all of it) or a 4 KiB one
+	for c in raw-msync mount-msync same-msync; do
+		awk -v c=$c '$1 == "handle_mm_fault" { f = $2 }
+			$1 ~ /^insert_pmd/ { p = $2 } $1 == "insert_page" { q = $2 }
+			$1 == "dax_iomap_pmd_fault" { t = $2 }
+			END { printf "  %s: per op %.2f faults, %.2f PMD fault tries, %.2f 2 MiB entries mapped, %.2f 4 KiB pages mapped\n",
+				c, f, t, p, q }' "$MDFS_GUEST_OUT/calls-$fs-$c.txt"
+	done | tee -a "$MDFS_GUEST_OUT/calls-$fs.summary"
 }
 
 # one persist run on the DAX fs at $1 (ext4|xfs) mounted at $2
@@ -92,10 +102,10 @@ guest_persist() {
 			jbd2=(--jbd2 "/proc/fs/jbd2/$dev-8/info")
 		echo "== persist on DAX $fs ($(findmnt -no SOURCE,OPTIONS "$fsdir"))"
 		"$root/$BUILD/bench/dax_persist" --raw "$w/raw" --mount "$mnt" \
-			--size "$DAX_SIZE_MIB" --rounds "$DAX_ROUNDS" --ms "$DAX_MS" \
+			--backing "$w/src" --size "$DAX_SIZE_MIB" --rounds "$DAX_ROUNDS" --ms "$DAX_MS" \
 			"${jbd2[@]}" --json "$MDFS_GUEST_OUT/persist-$fs.json"
 		rc=$?
-		guest_trace "$fs" "$w/raw" "$mnt" || rc=1
+		guest_trace "$fs" "$w/raw" "$mnt" "$w/src" || rc=1
 		umount "$mnt"
 	else
 		echo "bench-dax: mapdirectfs did not mount $w/src on $fs:" \

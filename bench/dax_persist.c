@@ -5,7 +5,8 @@
  * (bench/README.md, "DAX").
  *
  *   dax_persist --raw DIR --mount DIR [--size MIB] [--rounds N] [--ms MS]
- *               [--jbd2 FILE] [--json FILE] [--trace CASE [--ops N]]
+ *               --backing DIR [--jbd2 FILE] [--json FILE]
+ *               [--trace CASE [--ops N]]
  *
  * Makes DIR/dax_persist.raw (--raw: a dir on the DAX fs) and
  * DIR/dax_persist.mnt (--mount: a dir in the mount), --size MiB each
@@ -22,6 +23,9 @@
  *   mount-msync-2m mount file mapped again with mmap(2) at a 2 MiB-aligned
  *                  address (as ext4 and xfs place their own DAX
  *                  mappings), under the same lease, msync
+ *   same-msync     the mount file's backing file (--backing: the mount's
+ *                  source dir), raw, plain MAP_SHARED, msync: the same
+ *                  blocks as mount-msync, so the same extent alignment
  * Every round runs each case for --ms (default 300), in a rotating order;
  * before its run an msync case msyncs the whole file (every op then meets
  * a clean, write-protected page) and a flush case writes every page (no
@@ -291,17 +295,20 @@ int main(int argc, char **argv)
 		{ "ms", required_argument, NULL, 't' },
 		{ "jbd2", required_argument, NULL, 'j' },
 		{ "json", required_argument, NULL, 'o' },
+		{ "backing", required_argument, NULL, 'b' },
 		{ "trace", required_argument, NULL, 'T' },
 		{ "ops", required_argument, NULL, 'N' },
 		{ 0 }
 	};
 	const char *raw_dir = NULL, *mnt_dir = NULL, *jbd2 = NULL;
+	const char *back_dir = NULL;
 	const char *json = NULL, *trace = NULL;
 	unsigned long trace_ops = 20;
 	unsigned int ms = 300;
 	int rounds = 5, raw_fd, mnt_fd, opt, err;
 	size_t mib = 256;
-	char *raw_sync, *raw_plain, *raw_pte, *mnt_2m;
+	char *raw_sync, *raw_plain, *raw_pte, *mnt_2m, *same, path[4096];
+	int same_fd;
 	FILE *f;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -313,13 +320,14 @@ int main(int argc, char **argv)
 		case 't': ms = strtoul(optarg, NULL, 0); break;
 		case 'j': jbd2 = optarg; break;
 		case 'o': json = optarg; break;
+		case 'b': back_dir = optarg; break;
 		case 'T': trace = optarg; break;
 		case 'N': trace_ops = strtoul(optarg, NULL, 0); break;
 		default: bench_die(0, "bad argument");
 		}
 	}
-	if (!raw_dir || !mnt_dir || !mib || rounds < 1 || rounds > MAX_ROUNDS)
-		bench_die(0, "usage: --raw DIR --mount DIR [--size MIB] "
+	if (!raw_dir || !mnt_dir || !back_dir || !mib || rounds < 1 || rounds > MAX_ROUNDS)
+		bench_die(0, "usage: --raw DIR --mount DIR --backing DIR [--size MIB] "
 			  "[--rounds 1..%d] [--ms MS] [--jbd2 FILE] [--json FILE]",
 			  MAX_ROUNDS);
 	if (jbd2 && jbd2_count(jbd2) < 0)
@@ -346,6 +354,15 @@ int main(int argc, char **argv)
 		bench_die(0, "mapdirect_map_userflush() is false: persist would "
 			  "be msync, not a CPU flush (no DAX? no io_uring?)");
 	mnt_2m = map_at(mnt_fd, MAP_SHARED, 0);
+	/* the mount file's own backing file, raw: the same blocks */
+	snprintf(path, sizeof(path), "%s/dax_persist.mnt", back_dir);
+	same_fd = open(path, O_RDWR);
+	if (same_fd < 0)
+		bench_die(errno, "open %s", path);
+	same = mmap(NULL, file_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    same_fd, 0);
+	if (same == MAP_FAILED)
+		bench_die(errno, "mmap of %s", path);
 
 	struct pcase cases[] = {
 		{ "raw-flush", "raw fsdax, MAP_SYNC + pmem_persist", raw_sync, P_PMEM },
@@ -358,6 +375,8 @@ int main(int argc, char **argv)
 		{ "raw-msync-pte", "raw, MAP_SHARED 4 KiB off 2 MiB + msync",
 		  raw_pte, P_MSYNC },
 		{ "mount-msync-2m", "mount, mmap at 2 MiB + msync", mnt_2m, P_MSYNC },
+		{ "same-msync", "raw, the mount file's backing file + msync",
+		  same, P_MSYNC },
 	};
 	const int ncases = sizeof(cases) / sizeof(cases[0]);
 	const struct ratio ratios[] = {
@@ -369,6 +388,8 @@ int main(int argc, char **argv)
 		{ "raw-msync-pte/raw-msync", 5, 3, 0 },
 		{ "mount-msync-2m/raw-msync", 6, 3, 0 },
 		{ "mount-msync-2m/mount-msync", 6, 2, 0 },
+		{ "mount-msync/same-msync", 2, 7, 0 },
+		{ "same-msync/raw-msync", 7, 3, 0 },
 	};
 	const int nratios = sizeof(ratios) / sizeof(ratios[0]);
 
@@ -463,6 +484,8 @@ int main(int argc, char **argv)
 		fclose(f);
 	}
 
+	munmap(same, file_size);
+	close(same_fd);
 	munmap(mnt_2m, file_size);
 	munmap(raw_pte, file_size);
 	munmap(raw_plain, file_size);
