@@ -244,15 +244,15 @@ table() {
 			(.value.ops_per_s | min), (.value.ops_per_s | max),
 			(.value.faults_per_op | sort | .[length / 2 | floor]),
 			(.value.jbd2_commits_per_op | sort | .[length / 2 | floor])] | @tsv" "$j" |
-		awk -F'\t' 'BEGIN { printf "%-15s %-44s %22s %7s %8s\n", "case", "what",
+		awk -F'\t' 'BEGIN { printf "%-18s %-44s %22s %7s %8s\n", "case", "what",
 				"ops/s median [min-max]", "flt/op", "jbd2/op" }
-			{ printf "%-15s %-44s %8.0f [%.0f-%.0f] %7.2f %8s\n", $1, $2, $3, $4, $5, $6,
+			{ printf "%-18s %-44s %8.0f [%.0f-%.0f] %7.2f %8s\n", $1, $2, $3, $4, $5, $6,
 				($7 < 0 ? "-" : sprintf("%.2f", $7)) }'
 		jq -r ".persist.$fs.ratios | to_entries[] | [.key, .value.median, .value.min,
 			.value.max, (.value.goal // \"\"), (if .value.goal then
 			(if .value.met then \"met\" else \"MISSED\" end) else \"\" end)] | @tsv" "$j" |
-		awk -F'\t' 'BEGIN { printf "%-28s %-22s %s\n", "ratio (per round)", "median [min-max]", "goal" }
-			{ printf "%-28s %5.2f [%.2f-%.2f]%5s %s\n", $1, $2, $3, $4,
+		awk -F'\t' 'BEGIN { printf "%-31s %-22s %s\n", "ratio (per round)", "median [min-max]", "goal" }
+			{ printf "%-31s %5.2f [%.2f-%.2f]%5s %s\n", $1, $2, $3, $4,
 				($5 == "" ? "" : ">= " $5), $6 }'
 		jq -r ".msync_kernel_path.$fs" "$j"
 	done
