@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 export PKG_CONFIG_PATH := $(CURDIR)/.deps/libfuse/lib/pkgconfig
 
-.PHONY: all deps build test test-asan test-dax demo install uninstall clean uring fuzz bench soak
+.PHONY: all deps build test test-asan test-dax demo install uninstall clean uring fuzz bench bench-dax soak
 
 all: build
 
@@ -50,6 +50,11 @@ soak: build uring
 # Every benchmark in one session (bench/README.md); BENCH_ARGS=--quick
 bench: build uring
 	@bash bench/run.sh $(BENCH_ARGS)
+
+# The DAX benchmarks in a QEMU guest on real fsdax (bench/dax.sh): persist
+# raw vs mount, the msync path, fio; JSON and table into bench/results/
+bench-dax: build
+	@bash bench/dax.sh
 
 demo: build uring
 	@bash scripts/demo.sh $(BUILD)
