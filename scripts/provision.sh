@@ -7,6 +7,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential meson ninja-build pkg-config dpkg-dev ca-certificates  # build (+ apt over https mirrors)
+  patch                                                                  # libfuse fixes (scripts/libfuse-patches)
   fuse3 libpmem-dev libndctl-dev libdaxctl-dev libjson-c-dev uthash-dev  # build: mapdirectfs deps, fusermount3
   liburing-dev libnuma-dev                                               # libfuse's io_uring transport
   libseccomp-dev libcap-ng-dev                                           # least privilege (fuse/sandbox.c)
@@ -40,8 +41,13 @@ apt_install_missing "${PACKAGES[@]}"
 say "packages ok"
 
 # ---- 2. libfuse into $PREFIX ------------------------------------------------
-# The stamp records the pin it was built for, so changing FUSE_PIN rebuilds.
-if [[ -f $STAMP && $(head -n1 "$STAMP") == "pin=$FUSE_PIN" && -f $PREFIX/lib/pkgconfig/fuse3.pc
+# Upstream fixes not in any release yet, applied to the source in order
+# (scripts/libfuse-patches/README). The stamp records the pin and the
+# patches it was built with, so changing either rebuilds.
+PATCHES=("$REPO"/scripts/libfuse-patches/*.patch)
+[[ -e ${PATCHES[0]} ]] || PATCHES=()
+PATCH_SUM=$(cat /dev/null "${PATCHES[@]}" | sha256sum | cut -c1-16)
+if [[ -f $STAMP && $(head -n1 "$STAMP") == "pin=$FUSE_PIN patches=$PATCH_SUM" && -f $PREFIX/lib/pkgconfig/fuse3.pc
       && -e $PREFIX/lib/libfuse3.so && -x $PREFIX/bin/passthrough_hp ]]; then
   say "$(sed -n 's/^msg=//p' "$STAMP") (cached; rm -rf .deps to rebuild)"
   exit 0
@@ -98,6 +104,19 @@ fi
 # Build from the pristine upstream tarball (Debian patches are not needed).
 B=$SRC/fuse-$UPSTREAM
 mkdir -p "$B" && tar -xf "$ORIG" -C "$B" --strip-components=1
+# a fallback version may have a fix already: then it is skipped, loudly
+applied=()
+for p in "${PATCHES[@]}"; do
+  n=$(basename "$p")
+  if patch -d "$B" -p1 --forward --dry-run -s <"$p" >>"$LOG" 2>&1; then
+    run patch -d "$B" -p1 --forward -s -i "$p" || die "patch $n failed"
+    applied+=("${n%%-*}")
+  elif patch -d "$B" -p1 -R --dry-run -s <"$p" >>"$LOG" 2>&1; then
+    echo "provision: note: fuse3 $VER already has $n; not applied" >&2
+  else
+    die "patch $n does not apply to fuse3 $VER"
+  fi
+done
 # io_uring wanted from 3.18 on; meson silently drops it if liburing/libnuma are
 # missing, so the result is checked on the built .so below.
 WANT_URING=false; dpkg --compare-versions "$UPSTREAM" ge "$FUSE_MIN" && WANT_URING=true
@@ -126,8 +145,8 @@ lib=$(ldd "$PREFIX/bin/passthrough_hp" | awk '/libfuse3\.so/ { print $3 }')
 [[ -n $lib && $(realpath "$lib") == $(realpath "$so") ]] || die "passthrough_hp loads '$lib', not $so"
 
 uring_txt=$([[ $URING == true ]] && echo "io_uring" || echo "no io_uring")
-{ printf 'version=%s\ndebian_version=%s\nsha256=%s\nio_uring=%s\n' "$UPSTREAM" "$VER" "$SHA" "$URING"
+{ printf 'version=%s\ndebian_version=%s\nsha256=%s\nio_uring=%s\npatches=%s\n' "$UPSTREAM" "$VER" "$SHA" "$URING" "${applied[*]}"
   [[ -z $FALLBACK ]] || echo "fallback=$FALLBACK"; } >"$PREFIX/VERSION"
-msg="libfuse $UPSTREAM ($uring_txt) ok${FALLBACK:+ -- WARNING: FALLBACK, $FALLBACK}"
-printf 'pin=%s\nmsg=%s\n' "$FUSE_PIN" "$msg" >"$STAMP"
+msg="libfuse $UPSTREAM ($uring_txt${applied:+, patched: ${applied[*]}}) ok${FALLBACK:+ -- WARNING: FALLBACK, $FALLBACK}"
+printf 'pin=%s patches=%s\nmsg=%s\n' "$FUSE_PIN" "$PATCH_SUM" "$msg" >"$STAMP"
 say "$msg"
