@@ -1397,7 +1397,7 @@ static void admin_assert_alive(struct admin *ad, const char *when)
  * listing answered E2BIG.
  */
 MDFS_LEASE_TEST(multiuser, everything_at_once_hangs_nobody,
-		"allow_other,lease_break_time=1")
+		"allow_other,lease_break_time=2")
 {
 	static const char *const held[] = { "storm", "crowd", "payload",
 					    "relapse" };
