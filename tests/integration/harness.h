@@ -412,6 +412,8 @@ struct lop op_epollpri(int fd, int ms);
 struct lop op_selectpri(int fd, int ms);
 struct lop op_exit(int code);
 
+/* The first hole of the backing file @rel at or after 0 (its size: none) */
+off_t lease_backing_hole(struct mdfs_fs *fs, const char *rel);
 /* Any FIEMAP extent of the backing file @rel flagged @flag? */
 bool lease_extent_flag(struct mdfs_fs *fs, const char *rel, unsigned int flag);
 /* MAPDIRECT_IOC_GETLEASE on @fd in @a (NULL: here), asserting success */

@@ -271,17 +271,6 @@ static void assert_backing_all(struct mdfs_fs *fs, const char *rel,
 				     byte);
 }
 
-static off_t backing_hole(struct mdfs_fs *fs, const char *rel)
-{
-	int fd = open(mdfs_bpath(fs, "%s", rel), O_RDONLY | O_CLOEXEC);
-	off_t off;
-
-	cr_assert_geq(fd, 0);
-	off = lseek(fd, 0, SEEK_HOLE);
-	close(fd);
-	return off;
-}
-
 /*
  * SPEC 4.1 on DAX: a sparse file and a fallocate'd one (unwritten
  * extents, where FIEMAP says the filesystem made them) are not eligible,
@@ -297,14 +286,14 @@ MDFS_TEST(dax, eligibility_and_allocate, NULL)
 	int fd, bfd;
 
 	lease_hole_file(fs, "sparse", SIZE);
-	cr_assert_lt(backing_hole(fs, "sparse"), SIZE);
+	cr_assert_lt(lease_backing_hole(fs, "sparse"), SIZE);
 	snprintf(want, sizeof(want), "no: hole at 0+%d\n", SIZE);
 	cr_assert_str_eq(lease_xattr(mdfs_mpath(fs, "sparse"),
 				     "user.mapdirect.eligible"), want);
 	fd = LOP_OK(h, op_open(mdfs_mpath(fs, "sparse"), O_RDWR));
 	cr_assert_eq(lop_do(h, op_lease(fd, 0, 0)), -EPERM);
 	LOP_OK(h, op_lease(fd, MAPDIRECT_LEASE_ALLOCATE, 0));
-	cr_assert_eq(backing_hole(fs, "sparse"), SIZE, "a hole is left");
+	cr_assert_eq(lease_backing_hole(fs, "sparse"), SIZE, "a hole is left");
 	cr_assert_not(lease_extent_flag(fs, "sparse", FIEMAP_EXTENT_UNWRITTEN),
 		      "an unwritten extent is left");
 	assert_backing_all(fs, "sparse", SIZE, 0);

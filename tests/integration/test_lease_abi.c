@@ -548,18 +548,6 @@ MDFS_LEASE_TEST(lease_abi, eacces_unless_owner_or_cap_lease, "allow_other")
 		     USER);
 }
 
-/* The first hole of the backing file at or after 0 (its size: none) */
-static off_t backing_hole(struct mdfs_fs *fs, const char *rel)
-{
-	int fd = open(mdfs_bpath(fs, "%s", rel), O_RDONLY | O_CLOEXEC);
-	off_t h;
-
-	cr_assert_geq(fd, 0);
-	h = lseek(fd, 0, SEEK_HOLE);
-	close(fd);
-	return h;
-}
-
 /* A backing file @rel of @size bytes with @byte at [data, data + len) */
 static void sparse_file(struct mdfs_fs *fs, const char *rel, off_t size,
 			off_t data, size_t len, int byte)
@@ -602,9 +590,9 @@ static void holes_body(struct mdfs_fs *fs)
 		cr_assert_eq(fsync(bfd), 0);
 		close(bfd);
 	}
-	cr_assert_lt(backing_hole(fs, "sparse"), 8192,
+	cr_assert_lt(lease_backing_hole(fs, "sparse"), 8192,
 		     "no hole in the backing: cannot test");
-	cr_assert_lt(backing_hole(fs, "mid"), 3 * 8192,
+	cr_assert_lt(lease_backing_hole(fs, "mid"), 3 * 8192,
 		     "no hole in the backing: cannot test");
 
 	obs = lease_obs(fs, "sparse");
@@ -619,7 +607,7 @@ static void holes_body(struct mdfs_fs *fs)
 	cr_assert_eq(i.holders, 0);
 	cr_assert_geq(LOP_OK(h, op_lease(fd, MAPDIRECT_LEASE_ALLOCATE, 0)), 1,
 		      "LEASE ALLOCATE on a file that is all hole");
-	cr_assert_eq(backing_hole(fs, "sparse"), 8192,
+	cr_assert_eq(lease_backing_hole(fs, "sparse"), 8192,
 		     "a hole is left in the backing after ALLOCATE");
 	cr_assert_str_eq(lease_xattr(mdfs_mpath(fs, "sparse"),
 				     "user.mapdirect.eligible"), "yes\n");
@@ -636,7 +624,7 @@ static void holes_body(struct mdfs_fs *fs)
 				     "user.mapdirect.eligible"),
 			 "no: hole at 4096+16384\n");
 	cr_assert_geq(LOP_OK(h, op_lease(fd, MAPDIRECT_LEASE_ALLOCATE, 0)), 1);
-	cr_assert_eq(backing_hole(fs, "mid"), 3 * 8192);
+	cr_assert_eq(lease_backing_hole(fs, "mid"), 3 * 8192);
 	lease_assert_backing(fs, "mid", 0, 4096, 'd');
 	lease_assert_backing(fs, "mid", 4096, 2 * 8192, 0);
 	lease_assert_backing(fs, "mid", 3 * 8192 - 4096, 4096, 't');
@@ -688,7 +676,7 @@ MDFS_LEASE_TEST_EXT4(lease_abi, eperm_on_unwritten_extents_allocate_zeroes,
 		      "LEASE ALLOCATE on a file with unwritten extents");
 	cr_assert_not(lease_extent_flag(fs, "f", FIEMAP_EXTENT_UNWRITTEN),
 		      "unwritten extents left after ALLOCATE");
-	cr_assert_eq(backing_hole(fs, "f"), 64 << 10);
+	cr_assert_eq(lease_backing_hole(fs, "f"), 64 << 10);
 	lease_assert_backing(fs, "f", 0, sizeof(data), 'w');
 	lease_assert_backing(fs, "f", sizeof(data), (64 << 10) - sizeof(data),
 			     0);

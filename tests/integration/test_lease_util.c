@@ -639,3 +639,14 @@ bool lease_extent_flag(struct mdfs_fs *fs, const char *rel,
 	close(fd);
 	return found;
 }
+
+off_t lease_backing_hole(struct mdfs_fs *fs, const char *rel)
+{
+	int fd = open(mdfs_bpath(fs, "%s", rel), O_RDONLY | O_CLOEXEC);
+	off_t h;
+
+	cr_assert_geq(fd, 0);
+	h = lseek(fd, 0, SEEK_HOLE);
+	close(fd);
+	return h;
+}
