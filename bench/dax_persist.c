@@ -287,6 +287,15 @@ struct ratio {
 	double goal;
 };
 
+/* @r's per-round ratios into @v: their median, min and max */
+static double ratio_median(const struct pcase *cases, const struct ratio *r,
+			   int rounds, double *v, double *lo, double *hi)
+{
+	for (int k = 0; k < rounds; k++)
+		v[k] = cases[r->num].ops[k] / cases[r->den].ops[k];
+	return median(v, rounds, lo, hi);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -435,12 +444,8 @@ int main(int argc, char **argv)
 	printf("\n%-31s %8s %18s %8s\n", "ratio (per round)", "median",
 	       "[min-max]", "goal");
 	for (int i = 0; i < nratios; i++) {
-		double v[MAX_ROUNDS], lo, hi, m;
-
-		for (int r = 0; r < rounds; r++)
-			v[r] = cases[ratios[i].num].ops[r] /
-			       cases[ratios[i].den].ops[r];
-		m = median(v, rounds, &lo, &hi);
+		double v[MAX_ROUNDS], lo, hi;
+		double m = ratio_median(cases, &ratios[i], rounds, v, &lo, &hi);
 		if (ratios[i].goal)
 			printf("%-31s %8.2f %8.2f-%-9.2f >= %g: %s\n",
 			       ratios[i].name, m, lo, hi, ratios[i].goal,
@@ -474,12 +479,8 @@ int main(int argc, char **argv)
 		}
 		fprintf(f, "}, \"ratios\": {");
 		for (int i = 0; i < nratios; i++) {
-			double v[MAX_ROUNDS], lo, hi, m;
-
-			for (int r = 0; r < rounds; r++)
-				v[r] = cases[ratios[i].num].ops[r] /
-				       cases[ratios[i].den].ops[r];
-			m = median(v, rounds, &lo, &hi);
+			double v[MAX_ROUNDS], lo, hi;
+			double m = ratio_median(cases, &ratios[i], rounds, v, &lo, &hi);
 			fprintf(f, "%s\"%s\": {\"median\": %.4f, \"min\": %.4f, "
 				"\"max\": %.4f, ", i ? ", " : "",
 				ratios[i].name, m, lo, hi);
